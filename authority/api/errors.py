@@ -1,0 +1,100 @@
+"""One error body for the whole API (SPEC §5): `{"error": code, "detail": text}` + the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from authority.errors import AuthorityError, Unavailable
+from tokens.wire.errors import WireError
+
+_CODES = {
+    400: "invalid",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    415: "unsupported_media_type",
+    429: "throttled",
+    503: "unavailable",
+}
+
+
+def error_body(code: str, detail: str, **extra: Any) -> dict[str, Any]:
+    return {"error": code, "detail": detail, **extra}
+
+
+def _flatten(errors: Any, prefix: str = "") -> dict[str, str]:
+    """DRF's nested validation errors as `{"field.path": "message"}`."""
+    if isinstance(errors, dict):
+        out: dict[str, str] = {}
+        for key, value in errors.items():
+            name = prefix if key == "non_field_errors" and prefix else (
+                f"{prefix}.{key}" if prefix else str(key)
+            )
+            out.update(_flatten(value, name))
+        return out
+    if isinstance(errors, list):
+        if all(not isinstance(e, dict | list) for e in errors):
+            return {prefix or "input": " ".join(str(e) for e in errors)}
+        out = {}
+        for index, value in enumerate(errors):
+            out.update(_flatten(value, f"{prefix}[{index}]"))
+        return out
+    return {prefix or "input": str(errors)}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, AuthorityError):
+        extra = {"fields": {exc.field: exc.detail}} if exc.field else {}
+        detail = f"{exc.field}: {exc.detail}" if exc.field else exc.detail
+        response = Response(error_body(exc.code, detail, **extra), status=exc.status)
+        if isinstance(exc, Unavailable):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
+    if isinstance(exc, WireError):
+        return Response(
+            error_body("invalid", str(exc), fields={exc.field: exc.message}),
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    code = _CODES.get(response.status_code, "error")
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        detail = "; ".join(f"{name}: {message}" for name, message in fields.items())
+        response.data = error_body("invalid", detail, fields=fields)
+    elif isinstance(exc, exceptions.ParseError):
+        response.data = error_body("malformed", str(exc.detail))
+    else:
+        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
+        response.data = error_body(code, str(detail))
+    return response
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "No such resource."), status=404)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("server_error", "Internal error; it has been logged."), status=500)
+
+
+def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("invalid", "Bad request."), status=400)
+
+
+def json_forbidden(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return JsonResponse(error_body("forbidden", "Forbidden."), status=403)

@@ -1,0 +1,19 @@
+"""DRF permission: any authenticated principal (a member user or an OAuth2 service account)."""
+
+from typing import Any
+
+from rest_framework.permissions import BasePermission
+
+from authority.principals import principal_from_request
+
+
+class IsPrincipal(BasePermission):
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return principal_from_request(request) is not None
+
+
+def principal(request: Any):  # type: ignore[no-untyped-def]
+    """The request's principal; views behind IsPrincipal always have one."""
+    found = principal_from_request(request)
+    assert found is not None  # noqa: S101 - guaranteed by IsPrincipal
+    return found

@@ -1,0 +1,267 @@
+"""Owner-scoped tenancy API: owners (read), containers and eACL tables (CRUD).
+
+Thin views: parse → service/selector → serialize. Anything the caller cannot see is 404.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authority import selectors
+from authority.api.fields import Base58Field, BasicACLField
+from authority.api.permissions import principal
+from authority.errors import InvalidInput, NotFound
+from authority.models import Container, EACLTable, Owner
+from authority.principals import Principal
+from authority.services.containers import container_create, container_delete, container_update
+from authority.services.eacl_tables import (
+    eacl_table_create,
+    eacl_table_delete,
+    eacl_table_to_wire,
+    eacl_table_update,
+)
+from tokens.wire import eacl as wire
+from tokens.wire.eacl_rules import format_rule, parse_rule
+from tokens.wire.errors import WireError
+from tokens.wire.ids import decode_base58
+
+
+def _paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def _owner_for_write(actor: Principal, slug: str | None) -> Owner:
+    """The named owner, or the caller's only owner when none is named."""
+    if slug:
+        return selectors.owner_get(principal=actor, slug=slug)
+    owners = list(selectors.owner_list(principal=actor)[:2])
+    if len(owners) != 1:
+        raise InvalidInput("Name the owner (you belong to several, or none).", field="owner")
+    return owners[0]
+
+
+class OwnerOutput(serializers.Serializer):
+    slug = serializers.CharField()
+    name = serializers.CharField()
+    neofs_owner_id = serializers.CharField(allow_null=True)
+    public_key = serializers.SerializerMethodField()
+    signs_own_tokens = serializers.BooleanField()
+    bearer_flavour = serializers.CharField()
+    renew_period = serializers.IntegerField(allow_null=True)
+    max_lifetime = serializers.IntegerField(allow_null=True)
+
+    def get_public_key(self, owner: Owner) -> str | None:
+        return bytes(owner.public_key).hex() if owner.public_key else None
+
+
+class OwnerListApi(APIView):
+    @extend_schema(responses=OwnerOutput(many=True), operation_id="owners_list")
+    def get(self, request: Request) -> Response:
+        return _paginated(request, self, selectors.owner_list(principal=principal(request)), OwnerOutput)
+
+
+class OwnerDetailApi(APIView):
+    @extend_schema(responses=OwnerOutput, operation_id="owners_retrieve")
+    def get(self, request: Request, slug: str) -> Response:
+        owner = selectors.owner_get(principal=principal(request), slug=slug)
+        return Response(OwnerOutput(owner).data)
+
+
+class ContainerOutput(serializers.Serializer):
+    container_id = serializers.CharField()
+    owner = serializers.CharField(source="owner.slug")
+    name = serializers.CharField()
+    basic_acl = BasicACLField(allow_null=True)
+    eacl_table = serializers.UUIDField(source="eacl_table.public_id", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+
+
+class ContainerListApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        owner = serializers.SlugField(required=False)
+        name = serializers.CharField(max_length=200)
+        container_id = Base58Field(length=32, required=False)
+        basic_acl = BasicACLField(required=False, allow_null=True)
+
+    @extend_schema(responses=ContainerOutput(many=True), operation_id="containers_list")
+    def get(self, request: Request) -> Response:
+        return _paginated(
+            request, self, selectors.container_list(principal=principal(request)), ContainerOutput
+        )
+
+    @extend_schema(request=InputSerializer, responses={201: ContainerOutput}, operation_id="containers_create")
+    def post(self, request: Request) -> Response:
+        data = _valid(self.InputSerializer, request)
+        actor = principal(request)
+        container = container_create(
+            actor=actor,
+            owner=_owner_for_write(actor, data.get("owner")),
+            name=data["name"],
+            cid=data.get("container_id"),
+            basic_acl=data.get("basic_acl"),
+        )
+        return Response(ContainerOutput(container).data, status=status.HTTP_201_CREATED)
+
+
+class ContainerDetailApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=200, required=False)
+        basic_acl = BasicACLField(required=False, allow_null=True)
+        eacl_table = serializers.UUIDField(required=False, allow_null=True)
+
+    def _get(self, request: Request, container_id: str) -> Container:
+        try:
+            cid = decode_base58(container_id, "container_id", 32)
+        except WireError:
+            raise NotFound("No such container.") from None
+        return selectors.container_get(principal=principal(request), cid=cid)
+
+    @extend_schema(responses=ContainerOutput, operation_id="containers_retrieve")
+    def get(self, request: Request, container_id: str) -> Response:
+        return Response(ContainerOutput(self._get(request, container_id)).data)
+
+    @extend_schema(request=InputSerializer, responses=ContainerOutput, operation_id="containers_update")
+    def patch(self, request: Request, container_id: str) -> Response:
+        container = self._get(request, container_id)
+        data = _valid(self.InputSerializer, request)
+        changes: dict[str, Any] = {k: data[k] for k in ("name", "basic_acl") if k in data}
+        if "eacl_table" in data:
+            changes["eacl_table"] = (
+                _table_of_owner(request, data["eacl_table"], container.owner)
+                if data["eacl_table"]
+                else None
+            )
+        container = container_update(actor=principal(request), container=container, **changes)
+        return Response(ContainerOutput(container).data)
+
+    @extend_schema(responses={204: None}, operation_id="containers_destroy")
+    def delete(self, request: Request, container_id: str) -> Response:
+        container_delete(actor=principal(request), container=self._get(request, container_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EACLTableOutput(serializers.Serializer):
+    id = serializers.UUIDField(source="public_id")
+    owner = serializers.CharField(source="owner.slug")
+    container = serializers.SerializerMethodField()
+    name = serializers.CharField()
+    table = serializers.SerializerMethodField(help_text="NeoFS JSON (neo.fs.v2 acl.EACLTable)")
+    rules = serializers.SerializerMethodField(help_text="The records in neofs-cli rule syntax")
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+    def get_container(self, table: EACLTable) -> str | None:
+        return table.container.container_id if table.container else None
+
+    def get_table(self, table: EACLTable) -> dict[str, Any]:
+        return eacl_table_to_wire(table).to_json()
+
+    def get_rules(self, table: EACLTable) -> list[str]:
+        return [format_rule(r) for r in eacl_table_to_wire(table).records]
+
+
+class EACLTableInput(serializers.Serializer):
+    """A table as NeoFS JSON (`table`) or as rule lines (`rules`), not both."""
+
+    name = serializers.CharField(max_length=200)
+    owner = serializers.SlugField(required=False)
+    container = Base58Field(length=32, required=False, allow_null=True)
+    table = serializers.JSONField(required=False, help_text="NeoFS JSON of an EACLTable")
+    rules = serializers.ListField(child=serializers.CharField(), required=False, max_length=1000)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "table" in attrs and "rules" in attrs:
+            raise serializers.ValidationError({"table": "Give either table or rules, not both."})
+        try:
+            if "table" in attrs:
+                attrs["wire_table"] = wire.Table.from_json(attrs["table"], "table")
+            elif "rules" in attrs:
+                attrs["wire_table"] = wire.Table(
+                    container_id=None,
+                    records=tuple(
+                        parse_rule(line, f"rules[{i}]") for i, line in enumerate(attrs["rules"])
+                    ),
+                )
+        except WireError as exc:
+            raise serializers.ValidationError({exc.field: exc.message}) from None
+        return attrs
+
+
+class EACLTableListApi(APIView):
+    @extend_schema(responses=EACLTableOutput(many=True), operation_id="eacl_tables_list")
+    def get(self, request: Request) -> Response:
+        return _paginated(
+            request, self, selectors.eacl_table_list(principal=principal(request)), EACLTableOutput
+        )
+
+    @extend_schema(request=EACLTableInput, responses={201: EACLTableOutput}, operation_id="eacl_tables_create")
+    def post(self, request: Request) -> Response:
+        data = _valid(EACLTableInput, request)
+        actor = principal(request)
+        table = data.get("wire_table") or wire.Table(container_id=None)
+        cid = data.get("container") or (table.container_id.value if table.container_id else None)
+        container = selectors.container_get(principal=actor, cid=cid) if cid else None
+        if container is not None and not data.get("owner"):
+            owner = container.owner
+        else:
+            owner = _owner_for_write(actor, data.get("owner"))
+        row = eacl_table_create(
+            actor=actor, owner=owner, name=data["name"], container=container, table=table
+        )
+        return Response(EACLTableOutput(_reload(request, row)).data, status=status.HTTP_201_CREATED)
+
+
+class EACLTableDetailApi(APIView):
+    class InputSerializer(EACLTableInput):
+        name = serializers.CharField(max_length=200, required=False)
+
+    @extend_schema(responses=EACLTableOutput, operation_id="eacl_tables_retrieve")
+    def get(self, request: Request, table_id: str) -> Response:
+        table = selectors.eacl_table_get(principal=principal(request), public_id=table_id)
+        return Response(EACLTableOutput(table).data)
+
+    @extend_schema(request=InputSerializer, responses=EACLTableOutput, operation_id="eacl_tables_update")
+    def patch(self, request: Request, table_id: str) -> Response:
+        actor = principal(request)
+        row = selectors.eacl_table_get(principal=actor, public_id=table_id)
+        data = _valid(self.InputSerializer, request)
+        row = eacl_table_update(
+            actor=actor, eacl_table=row, name=data.get("name"), table=data.get("wire_table")
+        )
+        return Response(EACLTableOutput(_reload(request, row)).data)
+
+    @extend_schema(responses={204: None}, operation_id="eacl_tables_destroy")
+    def delete(self, request: Request, table_id: str) -> Response:
+        actor = principal(request)
+        eacl_table_delete(
+            actor=actor, eacl_table=selectors.eacl_table_get(principal=actor, public_id=table_id)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise InvalidInput("The body must be a JSON object.")
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+def _table_of_owner(request: Request, public_id: Any, owner: Owner) -> EACLTable:
+    table = selectors.eacl_table_get(principal=principal(request), public_id=str(public_id))
+    if table.owner_id != owner.pk:
+        raise InvalidInput("No such eACL table.", field="eacl_table")
+    return table
+
+
+def _reload(request: Request, row: EACLTable) -> EACLTable:
+    return selectors.eacl_table_get(principal=principal(request), public_id=str(row.public_id))

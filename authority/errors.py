@@ -1,0 +1,43 @@
+"""Domain errors raised by services; the API maps each to the SPEC §5 error body and status."""
+
+from __future__ import annotations
+
+
+class AuthorityError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, detail: str, *, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class InvalidInput(AuthorityError):
+    status = 400
+    code = "invalid"
+
+
+class NotAllowed(AuthorityError):
+    """Authenticated, can see the object, but may not do this to it."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(AuthorityError):
+    """Unknown, or not the caller's: the two are never told apart."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AuthorityError):
+    status = 409
+    code = "conflict"
+
+
+class Unavailable(AuthorityError):
+    status = 503
+    code = "unavailable"
+    retry_after = 5

@@ -1,0 +1,48 @@
+"""Who is acting: a Django user (member) or an OAuth2 application (service account)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The acting party of a request, a command or a scheduled job."""
+
+    user: Any = None
+    application: Any = None
+    system: str = ""  # a named internal actor, e.g. "scheduler"
+
+    @property
+    def label(self) -> str:
+        if self.application is not None:
+            return f"app:{self.application.client_id}"
+        if self.user is not None:
+            return f"user:{self.user.get_username()}"
+        return f"system:{self.system or 'authority'}"
+
+    def membership_q(self, prefix: str = "") -> Q:
+        """Matches this principal's memberships (prefix: the path to Membership, e.g. 'memberships__')."""
+        if self.application is not None:
+            return Q(**{f"{prefix}application": self.application})
+        if self.user is not None:
+            return Q(**{f"{prefix}user": self.user})
+        return Q(pk__in=[])
+
+
+SYSTEM = Principal(system="authority")
+
+
+def principal_from_request(request: Any) -> Principal | None:
+    """The principal of a DRF request: an OAuth2 token's application (client credentials) or user."""
+    auth = getattr(request, "auth", None)
+    application = getattr(auth, "application", None)
+    if application is not None and getattr(auth, "user", None) is None:
+        return Principal(application=application)
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return Principal(user=user)
+    return None

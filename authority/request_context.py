@@ -1,0 +1,45 @@
+"""Per-request facts the audit log records (request id, client address), kept in a contextvar."""
+
+from __future__ import annotations
+
+import contextvars
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.http import HttpRequest, HttpResponse
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    request_id: str = ""
+    client_address: str | None = None
+
+
+_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
+    "authority_request", default=RequestContext()
+)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def current_request() -> RequestContext:
+    return _current.get()
+
+
+class RequestIdMiddleware:
+    """Takes a well-formed X-Request-ID or makes one, and echoes it on the response."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.headers.get("X-Request-ID", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = _current.set(RequestContext(request_id, request.META.get("REMOTE_ADDR") or None))
+        try:
+            response = self.get_response(request)
+        finally:
+            _current.reset(token)
+        response["X-Request-ID"] = request_id
+        return response

@@ -1,0 +1,63 @@
+"""Reads of the tenancy app, always scoped to what the principal may see."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+
+from authority.errors import NotFound
+from authority.models import Container, EACLTable, Membership, Owner, Role
+from authority.principals import Principal
+
+
+def owner_list(*, principal: Principal) -> QuerySet[Owner]:
+    return Owner.objects.filter(principal.membership_q("memberships__")).distinct()
+
+
+def owner_role(*, principal: Principal, owner: Owner) -> Role | None:
+    role = (
+        Membership.objects.filter(principal.membership_q(), owner=owner)
+        .values_list("role", flat=True)
+        .first()
+    )
+    return Role(role) if role else None
+
+
+def owner_get(*, principal: Principal, slug: str) -> Owner:
+    owner = owner_list(principal=principal).filter(slug=slug).first()
+    if owner is None:
+        raise NotFound("No such owner.")
+    return owner
+
+
+def container_list(*, principal: Principal) -> QuerySet[Container]:
+    return Container.objects.filter(owner__in=owner_list(principal=principal)).select_related(
+        "owner", "eacl_table"
+    )
+
+
+def container_get(*, principal: Principal, cid: bytes) -> Container:
+    container = container_list(principal=principal).filter(cid=cid).first()
+    if container is None:
+        raise NotFound("No such container.")
+    return container
+
+
+def eacl_table_list(*, principal: Principal) -> QuerySet[EACLTable]:
+    return (
+        EACLTable.objects.filter(owner__in=owner_list(principal=principal))
+        .select_related("owner", "container")
+        .prefetch_related("records__filters", "records__targets")
+    )
+
+
+def eacl_table_get(*, principal: Principal, public_id: str) -> EACLTable:
+    try:
+        parsed = uuid.UUID(str(public_id))
+    except ValueError:
+        raise NotFound("No such eACL table.") from None
+    table = eacl_table_list(principal=principal).filter(public_id=parsed).first()
+    if table is None:
+        raise NotFound("No such eACL table.")
+    return table

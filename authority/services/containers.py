@@ -1,0 +1,93 @@
+"""Container writes: create, update, delete — operators and admins of the owner only."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+
+from authority.errors import InvalidInput
+from authority.models import Container, EACLTable, Owner
+from authority.principals import Principal
+from authority.services.audit import audit_record
+from authority.services.permissions import require_role
+
+UINT32_MAX = 0xFFFFFFFF
+
+
+def _check_basic_acl(basic_acl: int | None) -> None:
+    if basic_acl is not None and not 0 <= basic_acl <= UINT32_MAX:
+        raise InvalidInput("Basic ACL is a uint32.", field="basic_acl")
+
+
+def _check_table(container: Container, table: EACLTable | None) -> None:
+    if table is None:
+        return
+    if table.owner_id != container.owner_id:
+        raise InvalidInput("No such eACL table.", field="eacl_table")
+    if table.container_id not in (None, container.pk):
+        raise InvalidInput("This eACL table belongs to another container.", field="eacl_table")
+
+
+@transaction.atomic
+def container_create(
+    *,
+    actor: Principal,
+    owner: Owner,
+    name: str,
+    cid: bytes | None = None,
+    basic_acl: int | None = None,
+) -> Container:
+    require_role(actor, owner)
+    _check_basic_acl(basic_acl)
+    cid = cid or secrets.token_bytes(32)
+    if Container.objects.filter(cid=cid).exists():
+        raise InvalidInput("A container with this id is already registered.", field="container_id")
+    container = Container.objects.create(owner=owner, cid=cid, name=name, basic_acl=basic_acl)
+    audit_record(
+        actor=actor, owner=owner, action="container.create", object_type="container",
+        object_id=container.container_id, detail={"name": name, "basic_acl": basic_acl},
+    )
+    return container
+
+
+_UNSET = object()
+
+
+@transaction.atomic
+def container_update(
+    *,
+    actor: Principal,
+    container: Container,
+    name: str | None = None,
+    basic_acl: int | None | object = _UNSET,
+    eacl_table: EACLTable | None | object = _UNSET,
+) -> Container:
+    require_role(actor, container.owner)
+    changed: dict[str, object] = {}
+    if name is not None:
+        container.name = changed["name"] = name
+    if basic_acl is not _UNSET:
+        _check_basic_acl(basic_acl)  # type: ignore[arg-type]
+        container.basic_acl = basic_acl  # type: ignore[assignment]
+        changed["basic_acl"] = basic_acl
+    if eacl_table is not _UNSET:
+        _check_table(container, eacl_table)  # type: ignore[arg-type]
+        container.eacl_table = eacl_table  # type: ignore[assignment]
+        changed["eacl_table"] = str(eacl_table.public_id) if eacl_table else None  # type: ignore[union-attr]
+    container.save()
+    audit_record(
+        actor=actor, owner=container.owner, action="container.update", object_type="container",
+        object_id=container.container_id, detail=changed,
+    )
+    return container
+
+
+@transaction.atomic
+def container_delete(*, actor: Principal, container: Container) -> None:
+    require_role(actor, container.owner)
+    audit_record(
+        actor=actor, owner=container.owner, action="container.delete", object_type="container",
+        object_id=container.container_id,
+    )
+    container.delete()

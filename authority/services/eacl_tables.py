@@ -1,0 +1,138 @@
+"""eACL table writes, and conversion between stored rows and the `tokens.wire` table."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from authority.errors import InvalidInput
+from authority.models import Container, EACLFilter, EACLRecord, EACLTable, EACLTarget, Owner
+from authority.principals import Principal
+from authority.services.audit import audit_record
+from authority.services.permissions import require_role
+from tokens.wire import eacl as wire
+from tokens.wire.eacl_rules import format_target_key, parse_target_keys
+from tokens.wire.ids import ContainerID
+
+MAX_RECORDS = 1000
+
+
+def eacl_record_to_wire(record: EACLRecord) -> wire.Record:
+    return wire.Record(
+        operation=wire.Operation(record.operation),
+        action=wire.Action(record.action),
+        filters=tuple(
+            wire.Filter(wire.HeaderType(f.header_type), wire.MatchType(f.match_type), f.key, f.value)
+            for f in record.filters.all()
+        ),
+        targets=tuple(
+            wire.Target(wire.Role(t.role), parse_target_keys(t.keys)) for t in record.targets.all()
+        ),
+    )
+
+
+def eacl_table_to_wire(table: EACLTable) -> wire.Table:
+    """The stored table as neo.fs.v2 acl.EACLTable (records in position order)."""
+    container = ContainerID(bytes(table.container.cid)) if table.container else None
+    records = tuple(eacl_record_to_wire(record) for record in table.records.all())
+    return wire.Table(container_id=container, records=records)
+
+
+def _check_records(records: tuple[wire.Record, ...]) -> None:
+    if len(records) > MAX_RECORDS:
+        raise InvalidInput(f"At most {MAX_RECORDS} records.", field="records")
+    for index, record in enumerate(records):
+        if not record.operation:
+            raise InvalidInput("Operation must be set.", field=f"records[{index}].operation")
+        if not record.action:
+            raise InvalidInput("Action must be set.", field=f"records[{index}].action")
+        for position, item in enumerate(record.filters):
+            if not item.header_type or not item.match_type:
+                raise InvalidInput(
+                    "Header type and match type must be set.",
+                    field=f"records[{index}].filters[{position}]",
+                )
+
+
+def _write_records(table: EACLTable, records: tuple[wire.Record, ...]) -> None:
+    table.records.all().delete()
+    for position, record in enumerate(records):
+        row = EACLRecord.objects.create(
+            table=table, position=position, operation=record.operation, action=record.action
+        )
+        EACLFilter.objects.bulk_create(
+            EACLFilter(
+                record=row, position=i, header_type=f.header_type, match_type=f.match_type,
+                key=f.key, value=f.value,
+            )
+            for i, f in enumerate(record.filters)
+        )
+        EACLTarget.objects.bulk_create(
+            EACLTarget(
+                record=row, position=i, role=t.role,
+                keys="\n".join(format_target_key(k) for k in t.keys),
+            )
+            for i, t in enumerate(record.targets)
+        )
+
+
+def _check_container(owner: Owner, container: Container | None, table: wire.Table) -> None:
+    if container is not None and container.owner_id != owner.pk:
+        raise InvalidInput("No such container.", field="container")
+    if table.container_id is not None and (
+        container is None or table.container_id.value != bytes(container.cid)
+    ):
+        raise InvalidInput(
+            "The table's containerID does not match the container.", field="table.containerID"
+        )
+
+
+@transaction.atomic
+def eacl_table_create(
+    *, actor: Principal, owner: Owner, name: str, container: Container | None, table: wire.Table
+) -> EACLTable:
+    require_role(actor, owner)
+    _check_container(owner, container, table)
+    _check_records(table.records)
+    row = EACLTable.objects.create(owner=owner, container=container, name=name)
+    _write_records(row, table.records)
+    audit_record(
+        actor=actor, owner=owner, action="eacl_table.create", object_type="eacl_table",
+        object_id=str(row.public_id), detail={"name": name, "records": len(table.records)},
+    )
+    return row
+
+
+@transaction.atomic
+def eacl_table_update(
+    *,
+    actor: Principal,
+    eacl_table: EACLTable,
+    name: str | None = None,
+    table: wire.Table | None = None,
+) -> EACLTable:
+    require_role(actor, eacl_table.owner)
+    detail: dict[str, object] = {}
+    if name is not None:
+        eacl_table.name = detail["name"] = name
+        eacl_table.save(update_fields=["name", "updated_at"])
+    if table is not None:
+        _check_container(eacl_table.owner, eacl_table.container, table)
+        _check_records(table.records)
+        _write_records(eacl_table, table.records)
+        eacl_table.save(update_fields=["updated_at"])
+        detail["records"] = len(table.records)
+    audit_record(
+        actor=actor, owner=eacl_table.owner, action="eacl_table.update", object_type="eacl_table",
+        object_id=str(eacl_table.public_id), detail=detail,
+    )
+    return eacl_table
+
+
+@transaction.atomic
+def eacl_table_delete(*, actor: Principal, eacl_table: EACLTable) -> None:
+    require_role(actor, eacl_table.owner)
+    audit_record(
+        actor=actor, owner=eacl_table.owner, action="eacl_table.delete", object_type="eacl_table",
+        object_id=str(eacl_table.public_id),
+    )
+    eacl_table.delete()

@@ -1,0 +1,18 @@
+"""Role checks shared by every service that writes on an owner's behalf."""
+
+from __future__ import annotations
+
+from authority.errors import NotAllowed, NotFound
+from authority.models import WRITER_ROLES, Owner, Role
+from authority.principals import Principal
+from authority.selectors import owner_role
+
+
+def require_role(principal: Principal, owner: Owner, roles: frozenset[Role] = WRITER_ROLES) -> Role:
+    """The principal's role in `owner` if it is one of `roles`; 404 for a non-member, 403 otherwise."""
+    role = owner_role(principal=principal, owner=owner)
+    if role is None:
+        raise NotFound("No such owner.")
+    if role not in roles:
+        raise NotAllowed(f"Your role ({role}) may not do this; it needs {' or '.join(sorted(roles))}.")
+    return role

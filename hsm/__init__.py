@@ -1,0 +1,1 @@
+"""The PKCS#11 key store."""

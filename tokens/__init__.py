@@ -1,0 +1,1 @@
+"""Sessions, bearer grants and access tokens."""

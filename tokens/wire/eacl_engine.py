@@ -1,0 +1,91 @@
+"""eACL evaluation as NeoFS storage nodes apply it.
+
+Records are checked in order; a record applies when its operation matches, one of its targets
+matches the requester, and every filter matches (AND). The first applying record decides; when none
+applies the answer is ALLOW (the basic ACL decides).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from tokens.wire.eacl import (
+    Action,
+    Filter,
+    HeaderType,
+    MatchType,
+    Operation,
+    Record,
+    Role,
+    Table,
+    parse_decimal,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """What the engine needs of a request: operation, requester and the headers it carries."""
+
+    operation: Operation
+    role: Role
+    public_key: bytes = b""
+    account: bytes = b""  # 25-byte owner id of the requester
+    headers: Mapping[HeaderType, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Action
+    record_index: int | None  # None: no record applied, the default ALLOW
+
+    @property
+    def allowed(self) -> bool:
+        return self.action == Action.ALLOW
+
+
+def evaluate(table: Table, request: Request) -> Decision:
+    for index, record in enumerate(table.records):
+        if record.operation != request.operation:
+            continue
+        if not _target_matches(record, request):
+            continue
+        if all(_filter_matches(item, request) for item in record.filters):
+            return Decision(record.action, index)
+    return Decision(Action.ALLOW, None)
+
+
+def _target_matches(record: Record, request: Request) -> bool:
+    for target in record.targets:
+        if target.role != Role.ROLE_UNSPECIFIED and target.role == request.role:
+            return True
+        for key in target.keys:
+            if key and key in (request.public_key, request.account):
+                return True
+    return False
+
+
+def _filter_matches(item: Filter, request: Request) -> bool:
+    headers = request.headers.get(item.header_type, {})
+    present = item.key in headers
+    if item.match_type == MatchType.NOT_PRESENT:
+        return not present
+    if not present:  # every other match type, STRING_NOT_EQUAL included, needs the header
+        return False
+    actual = headers[item.key]
+    if item.match_type == MatchType.STRING_EQUAL:
+        return actual == item.value
+    if item.match_type == MatchType.STRING_NOT_EQUAL:
+        return actual != item.value
+    left, right = parse_decimal(actual), parse_decimal(item.value)
+    if left is None or right is None:
+        return False
+    if item.match_type == MatchType.NUM_GT:
+        return left > right
+    if item.match_type == MatchType.NUM_GE:
+        return left >= right
+    if item.match_type == MatchType.NUM_LT:
+        return left < right
+    if item.match_type == MatchType.NUM_LE:
+        return left <= right
+    return False  # MATCH_TYPE_UNSPECIFIED never matches

@@ -1,0 +1,112 @@
+"""protojson helpers: base64 bytes, uint64 as strings, enums by name (numbers accepted on input).
+
+Input accepts both camelCase json names and the proto snake_case names, as protojson does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from typing import Any, TypeVar
+
+from tokens.wire.errors import WireError
+
+E = TypeVar("E", bound=enum.IntEnum)
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode()
+
+
+def field(obj: Any, json_name: str, proto_name: str, path: str) -> Any:
+    if not isinstance(obj, dict):
+        raise WireError(path, "must be a JSON object")
+    if json_name in obj:
+        return obj[json_name]
+    return obj.get(proto_name)
+
+
+def message(obj: Any, json_name: str, proto_name: str, path: str) -> dict[str, Any] | None:
+    value = field(obj, json_name, proto_name, path)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise WireError(f"{path}.{json_name}", "must be a JSON object")
+    return value
+
+
+def array(obj: Any, json_name: str, proto_name: str, path: str, limit: int = 10_000) -> list[Any]:
+    value = field(obj, json_name, proto_name, path)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise WireError(f"{path}.{json_name}", "must be a JSON array")
+    if len(value) > limit:
+        raise WireError(f"{path}.{json_name}", f"more than {limit} items")
+    return value
+
+
+def parse_bytes(value: Any, path: str) -> bytes:
+    if value is None:
+        return b""
+    if not isinstance(value, str):
+        raise WireError(path, "must be a base64 string")
+    text = value.replace("-", "+").replace("_", "/")  # protojson accepts URL-safe base64 too
+    text += "=" * (-len(text) % 4)
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise WireError(path, "invalid base64") from None
+
+
+def parse_uint(value: Any, path: str, bits: int = 64) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise WireError(path, "must be an unsigned integer (number or decimal string)")
+    if isinstance(value, str):
+        if not value.isdigit() or len(value) > 20:
+            raise WireError(path, "must be a decimal unsigned integer")
+        value = int(value)
+    if not 0 <= value < 1 << bits:
+        raise WireError(path, f"out of uint{bits} range")
+    return value
+
+
+def parse_bool(value: Any, path: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise WireError(path, "must be true or false")
+    return value
+
+
+def parse_string(value: Any, path: str) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WireError(path, "must be a string")
+    return value
+
+
+def parse_enum(kind: type[E], value: Any, path: str) -> E:
+    """By name (exact, as protojson writes) or by number; unknown values are rejected."""
+    if value is None:
+        return kind(0)
+    if isinstance(value, str):
+        try:
+            return kind[value]
+        except KeyError:
+            names = ", ".join(m.name for m in kind)
+            raise WireError(path, f"unknown value {value!r}; expected one of {names}") from None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return enum_from_number(kind, value, path)
+    raise WireError(path, "must be an enum name or number")
+
+
+def enum_from_number(kind: type[E], value: int, path: str) -> E:
+    try:
+        return kind(value)
+    except ValueError:
+        raise WireError(path, f"unknown enum value {value}") from None
