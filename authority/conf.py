@@ -1,4 +1,4 @@
-"""One settings object for the authority's own options (`settings.AUTHORITY`), as DRF's api_settings."""
+"""One settings object for the authority's options (`settings.AUTHORITY`), like api_settings."""
 
 from __future__ import annotations
 

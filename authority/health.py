@@ -1,4 +1,4 @@
-"""Liveness (`/healthz`) and readiness (`/readyz`: database, Redis when configured, HSM when present)."""
+"""Liveness (`/healthz`) and readiness (`/readyz`: database, Redis when configured, HSM)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,9 @@ from django.views.decorators.http import require_GET
 READINESS_CHECKS: list[tuple[str, Callable[[], dict[str, object]]]] = []
 
 
-def readiness_check(name: str) -> Callable[[Callable[[], dict[str, object]]], Callable[[], dict[str, object]]]:
+def readiness_check(
+    name: str,
+) -> Callable[[Callable[[], dict[str, object]]], Callable[[], dict[str, object]]]:
     """Registers a check; it returns details and raises when the dependency is not usable."""
 
     def register(check: Callable[[], dict[str, object]]) -> Callable[[], dict[str, object]]:

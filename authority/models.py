@@ -33,14 +33,18 @@ class Owner(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=64, unique=True)
     public_key = models.BinaryField(
-        max_length=33, null=True, blank=True, editable=True,
+        max_length=33,
+        null=True,
+        blank=True,
+        editable=True,
         help_text="33-byte compressed P-256 key; its account is the owner id.",
     )
     neofs_owner_id = models.CharField(
         "NeoFS owner id", max_length=40, unique=True, null=True, blank=True, editable=False
     )
     signs_own_tokens = models.BooleanField(
-        default=False, help_text="The owner keeps its own wallet; the authority holds only the public key."
+        default=False,
+        help_text="The owner keeps its own wallet; the authority holds only the public key.",
     )
     bearer_flavour = models.CharField(
         max_length=8, choices=BearerFlavour.choices, default=BearerFlavour.NEOFS
@@ -65,12 +69,18 @@ class Membership(models.Model):
 
     owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
         related_name="memberships",
     )
     application = models.ForeignKey(
-        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, null=True, blank=True,
-        on_delete=models.CASCADE, related_name="memberships",
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -114,7 +124,11 @@ class Container(models.Model):
         null=True, blank=True, help_text="Basic ACL flags (uint32), e.g. 0x1FBFBFFF."
     )
     eacl_table = models.ForeignKey(
-        "EACLTable", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "EACLTable",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="The container's current eACL table.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -188,6 +202,9 @@ class EACLFilter(models.Model):
         ordering = ["record", "position", "id"]
         verbose_name = "eACL filter"
 
+    def __str__(self) -> str:
+        return f"{self.get_header_type_display()} {self.key} {self.get_match_type_display()}"
+
     def clean(self) -> None:
         if (
             self.match_type in {m.value for m in wire_eacl.NUMERIC_MATCHES}
@@ -212,13 +229,17 @@ class EACLTarget(models.Model):
         choices=[(r.value, r.name) for r in wire_eacl.Role], default=wire_eacl.Role.ROLE_UNSPECIFIED
     )
     keys = models.TextField(
-        blank=True, validators=[validate_target_keys],
+        blank=True,
+        validators=[validate_target_keys],
         help_text="One per line: hex 33-byte public key, or base58 account (owner id).",
     )
 
     class Meta:
         ordering = ["record", "position", "id"]
         verbose_name = "eACL target"
+
+    def __str__(self) -> str:
+        return self.get_role_display() if self.role else "keys"
 
 
 class AuditChain(models.Model):
@@ -265,4 +286,3 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action}"
-

@@ -25,7 +25,7 @@ class Principal:
         return f"system:{self.system or 'authority'}"
 
     def membership_q(self, prefix: str = "") -> Q:
-        """Matches this principal's memberships (prefix: the path to Membership, e.g. 'memberships__')."""
+        """Matches this principal's memberships; `prefix` is the path to Membership."""
         if self.application is not None:
             return Q(**{f"{prefix}application": self.application})
         if self.user is not None:
@@ -37,7 +37,7 @@ SYSTEM = Principal(system="authority")
 
 
 def principal_from_request(request: Any) -> Principal | None:
-    """The principal of a DRF request: an OAuth2 token's application (client credentials) or user."""
+    """A DRF request's principal: an OAuth2 client-credentials application, or a user."""
     auth = getattr(request, "auth", None)
     application = getattr(auth, "application", None)
     if application is not None and getattr(auth, "user", None) is None:

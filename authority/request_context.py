@@ -17,14 +17,13 @@ class RequestContext:
     client_address: str | None = None
 
 
-_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar(
-    "authority_request", default=RequestContext()
-)
+_EMPTY = RequestContext()
+_current: contextvars.ContextVar[RequestContext] = contextvars.ContextVar("authority_request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 def current_request() -> RequestContext:
-    return _current.get()
+    return _current.get(_EMPTY)
 
 
 class RequestIdMiddleware:

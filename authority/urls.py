@@ -12,9 +12,15 @@ api_v1 = [
     path("owners", tenancy.OwnerListApi.as_view(), name="owner-list"),
     path("owners/<slug:slug>", tenancy.OwnerDetailApi.as_view(), name="owner-detail"),
     path("containers", tenancy.ContainerListApi.as_view(), name="container-list"),
-    path("containers/<str:container_id>", tenancy.ContainerDetailApi.as_view(), name="container-detail"),
+    path(
+        "containers/<str:container_id>",
+        tenancy.ContainerDetailApi.as_view(),
+        name="container-detail",
+    ),
     path("eacl-tables", tenancy.EACLTableListApi.as_view(), name="eacl-table-list"),
-    path("eacl-tables/<str:table_id>", tenancy.EACLTableDetailApi.as_view(), name="eacl-table-detail"),
+    path(
+        "eacl-tables/<str:table_id>", tenancy.EACLTableDetailApi.as_view(), name="eacl-table-detail"
+    ),
 ]
 
 urlpatterns = [

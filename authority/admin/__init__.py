@@ -28,7 +28,12 @@ from authority.models import (
     Role,
 )
 from authority.services.audit import audit_chain_verify, audit_record
-from authority.services.containers import container_create, container_delete, container_update
+from authority.services.containers import (
+    ContainerChanges,
+    container_create,
+    container_delete,
+    container_update,
+)
 from authority.services.eacl_tables import (
     eacl_record_to_wire,
     eacl_table_delete,
@@ -48,15 +53,24 @@ class OwnerAdmin(OwnerScopedAdmin):
     search_fields = ["slug", "name", "neofs_owner_id"]
     readonly_fields = ["neofs_owner_id", "public_key_hex", "created_at"]
     fields = [
-        "name", "slug", "public_key_hex", "neofs_owner_id", "signs_own_tokens", "bearer_flavour",
-        "renew_period", "max_lifetime", "created_at",
+        "name",
+        "slug",
+        "public_key_hex",
+        "neofs_owner_id",
+        "signs_own_tokens",
+        "bearer_flavour",
+        "renew_period",
+        "max_lifetime",
+        "created_at",
     ]
 
     def owner_of(self, obj: Any) -> Owner:
         return obj  # type: ignore[no-any-return]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return bool(request.user.is_superuser)  # new tenants are made by the operator of the service
+        return bool(
+            request.user.is_superuser
+        )  # new tenants are made by the operator of the service
 
     @admin.display(description="public key")
     def public_key_hex(self, obj: Owner) -> str:
@@ -66,11 +80,17 @@ class OwnerAdmin(OwnerScopedAdmin):
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             audit_record(
-                actor=actor(request), owner=obj, action="owner.update" if change else "owner.create",
-                object_type="owner", object_id=obj.slug, detail={"fields": form.changed_data},
+                actor=actor(request),
+                owner=obj,
+                action="owner.update" if change else "owner.create",
+                object_type="owner",
+                object_id=obj.slug,
+                detail={"fields": form.changed_data},
             )
             if obj.public_key and not obj.neofs_owner_id:
-                owner_public_key_set(actor=actor(request), owner=obj, public_key=bytes(obj.public_key))
+                owner_public_key_set(
+                    actor=actor(request), owner=obj, public_key=bytes(obj.public_key)
+                )
 
 
 @admin.register(Membership)
@@ -88,8 +108,11 @@ class MembershipAdmin(OwnerScopedAdmin):
 
             raise PermissionDenied
         membership_set(
-            actor=actor(request), owner=obj.owner, role=Role(obj.role),
-            user=obj.user, application=obj.application,
+            actor=actor(request),
+            owner=obj.owner,
+            role=Role(obj.role),
+            user=obj.user,
+            application=obj.application,
         )
 
 
@@ -111,10 +134,10 @@ class ContainerAdmin(OwnerScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Container, form: Any, change: bool) -> None:
         if change:
-            container_update(
-                actor=actor(request), container=obj, name=obj.name, basic_acl=obj.basic_acl,
-                eacl_table=obj.eacl_table,
+            changes = ContainerChanges(
+                name=obj.name, basic_acl=obj.basic_acl, eacl_table=obj.eacl_table
             )
+            container_update(actor=actor(request), container=obj, changes=changes)
         else:
             created = container_create(
                 actor=actor(request), owner=obj.owner, name=obj.name, basic_acl=obj.basic_acl
@@ -160,9 +183,11 @@ class EACLTableAdmin(OwnerScopedAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         audit_record(
-            actor=actor(request), owner=form.instance.owner,
+            actor=actor(request),
+            owner=form.instance.owner,
             action="eacl_table.update" if change else "eacl_table.create",
-            object_type="eacl_table", object_id=str(form.instance.public_id),
+            object_type="eacl_table",
+            object_id=str(form.instance.public_id),
         )
 
     def delete_model(self, request: HttpRequest, obj: EACLTable) -> None:
@@ -193,8 +218,11 @@ class EACLRecordAdmin(OwnerScopedAdmin):
         super().save_related(request, form, formsets, change)
         table = form.instance.table
         audit_record(
-            actor=actor(request), owner=table.owner, action="eacl_table.update",
-            object_type="eacl_table", object_id=str(table.public_id),
+            actor=actor(request),
+            owner=table.owner,
+            action="eacl_table.update",
+            object_type="eacl_table",
+            object_id=str(table.public_id),
             detail={"record": form.instance.position},
         )
 

@@ -7,7 +7,7 @@ per-model permissions, so that the admin and the API enforce the same rule.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
@@ -26,7 +26,7 @@ def owner_ids(request: HttpRequest, roles: frozenset[Role] | None = None) -> set
     cache_key = f"_owner_ids_{sorted(roles) if roles else 'any'}"
     cached = getattr(request, cache_key, None)
     if cached is None:
-        memberships = Membership.objects.filter(user=user)
+        memberships = Membership.objects.filter(user=cast(Any, user))
         if roles is not None:
             memberships = memberships.filter(role__in=roles)
         cached = set(memberships.values_list("owner_id", flat=True))
@@ -59,7 +59,9 @@ class OwnerScopedAdmin(admin.ModelAdmin):
             value = getattr(value, part)
         return value  # type: ignore[no-any-return]
 
-    def _scope(self, request: HttpRequest, queryset: QuerySet[Any], roles: frozenset[Role] | None = None) -> QuerySet[Any]:
+    def _scope(
+        self, request: HttpRequest, queryset: QuerySet[Any], roles: frozenset[Role] | None = None
+    ) -> QuerySet[Any]:
         ids = owner_ids(request, roles)
         if ids is None:
             return queryset
@@ -68,7 +70,9 @@ class OwnerScopedAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return self._scope(request, super().get_queryset(request))
 
-    def _allowed(self, request: HttpRequest, obj: Model | None, roles: frozenset[Role] | None) -> bool:
+    def _allowed(
+        self, request: HttpRequest, obj: Model | None, roles: frozenset[Role] | None
+    ) -> bool:
         if not (request.user.is_active and request.user.is_staff):
             return False
         ids = owner_ids(request, roles)
@@ -111,7 +115,7 @@ class OwnerScopedAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        """Bulk delete: every row must be writable, and each goes through delete_model (services)."""
+        """Bulk delete: every row must be writable; each goes through delete_model (services)."""
         writable = self._scope(request, queryset, self.write_roles)
         if writable.count() != queryset.count():
             raise PermissionDenied

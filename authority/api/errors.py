@@ -1,4 +1,4 @@
-"""One error body for the whole API (SPEC §5): `{"error": code, "detail": text}` + the right status."""
+"""One error body for the whole API (SPEC §5): `{"error": code, "detail": text}`."""
 
 from __future__ import annotations
 
@@ -36,8 +36,10 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, str]:
     if isinstance(errors, dict):
         out: dict[str, str] = {}
         for key, value in errors.items():
-            name = prefix if key == "non_field_errors" and prefix else (
-                f"{prefix}.{key}" if prefix else str(key)
+            name = (
+                prefix
+                if key == "non_field_errors" and prefix
+                else (f"{prefix}.{key}" if prefix else str(key))
             )
             out.update(_flatten(value, name))
         return out
@@ -55,10 +57,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, AuthorityError):
         extra = {"fields": {exc.field: exc.detail}} if exc.field else {}
         detail = f"{exc.field}: {exc.detail}" if exc.field else exc.detail
-        response = Response(error_body(exc.code, detail, **extra), status=exc.status)
+        error = Response(error_body(exc.code, detail, **extra), status=exc.status)
         if isinstance(exc, Unavailable):
-            response["Retry-After"] = str(exc.retry_after)
-        return response
+            error["Retry-After"] = str(exc.retry_after)
+        return error
     if isinstance(exc, WireError):
         return Response(
             error_body("invalid", str(exc), fields={exc.field: exc.message}),
@@ -68,9 +70,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    response = drf_exception_handler(exc, context)
-    if response is None:
+    handled = drf_exception_handler(exc, context)
+    if handled is None:
         return None
+    response: Response = handled
     code = _CODES.get(response.status_code, "error")
     if isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
@@ -79,8 +82,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.ParseError):
         response.data = error_body("malformed", str(exc.detail))
     else:
-        detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)
-        response.data = error_body(code, str(detail))
+        text = str(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
+        response.data = error_body(code, text)
     return response
 
 
@@ -89,7 +92,9 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(error_body("server_error", "Internal error; it has been logged."), status=500)
+    return JsonResponse(
+        error_body("server_error", "Internal error; it has been logged."), status=500
+    )
 
 
 def json_bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:

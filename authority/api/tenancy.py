@@ -20,7 +20,12 @@ from authority.api.permissions import principal
 from authority.errors import InvalidInput, NotFound
 from authority.models import Container, EACLTable, Owner
 from authority.principals import Principal
-from authority.services.containers import container_create, container_delete, container_update
+from authority.services.containers import (
+    ContainerChanges,
+    container_create,
+    container_delete,
+    container_update,
+)
 from authority.services.eacl_tables import (
     eacl_table_create,
     eacl_table_delete,
@@ -35,7 +40,7 @@ from tokens.wire.ids import decode_base58
 
 def _paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
     paginator = LimitOffsetPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
+    page: Any = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
@@ -66,7 +71,9 @@ class OwnerOutput(serializers.Serializer):
 class OwnerListApi(APIView):
     @extend_schema(responses=OwnerOutput(many=True), operation_id="owners_list")
     def get(self, request: Request) -> Response:
-        return _paginated(request, self, selectors.owner_list(principal=principal(request)), OwnerOutput)
+        return _paginated(
+            request, self, selectors.owner_list(principal=principal(request)), OwnerOutput
+        )
 
 
 class OwnerDetailApi(APIView):
@@ -86,7 +93,7 @@ class ContainerOutput(serializers.Serializer):
 
 
 class ContainerListApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ContainerCreateInput(serializers.Serializer):
         owner = serializers.SlugField(required=False)
         name = serializers.CharField(max_length=200)
         container_id = Base58Field(length=32, required=False)
@@ -98,9 +105,11 @@ class ContainerListApi(APIView):
             request, self, selectors.container_list(principal=principal(request)), ContainerOutput
         )
 
-    @extend_schema(request=InputSerializer, responses={201: ContainerOutput}, operation_id="containers_create")
+    @extend_schema(
+        request=ContainerCreateInput, responses={201: ContainerOutput}, operation_id="containers_create"
+    )
     def post(self, request: Request) -> Response:
-        data = _valid(self.InputSerializer, request)
+        data = _valid(self.ContainerCreateInput, request)
         actor = principal(request)
         container = container_create(
             actor=actor,
@@ -113,7 +122,7 @@ class ContainerListApi(APIView):
 
 
 class ContainerDetailApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ContainerUpdateInput(serializers.Serializer):
         name = serializers.CharField(max_length=200, required=False)
         basic_acl = BasicACLField(required=False, allow_null=True)
         eacl_table = serializers.UUIDField(required=False, allow_null=True)
@@ -129,18 +138,24 @@ class ContainerDetailApi(APIView):
     def get(self, request: Request, container_id: str) -> Response:
         return Response(ContainerOutput(self._get(request, container_id)).data)
 
-    @extend_schema(request=InputSerializer, responses=ContainerOutput, operation_id="containers_update")
+    @extend_schema(
+        request=ContainerUpdateInput, responses=ContainerOutput, operation_id="containers_update"
+    )
     def patch(self, request: Request, container_id: str) -> Response:
         container = self._get(request, container_id)
-        data = _valid(self.InputSerializer, request)
-        changes: dict[str, Any] = {k: data[k] for k in ("name", "basic_acl") if k in data}
+        data = _valid(self.ContainerUpdateInput, request)
+        changes = ContainerChanges()
+        if "name" in data:
+            changes["name"] = data["name"]
+        if "basic_acl" in data:
+            changes["basic_acl"] = data["basic_acl"]
         if "eacl_table" in data:
             changes["eacl_table"] = (
                 _table_of_owner(request, data["eacl_table"], container.owner)
                 if data["eacl_table"]
                 else None
             )
-        container = container_update(actor=principal(request), container=container, **changes)
+        container = container_update(actor=principal(request), container=container, changes=changes)
         return Response(ContainerOutput(container).data)
 
     @extend_schema(responses={204: None}, operation_id="containers_destroy")
@@ -203,7 +218,9 @@ class EACLTableListApi(APIView):
             request, self, selectors.eacl_table_list(principal=principal(request)), EACLTableOutput
         )
 
-    @extend_schema(request=EACLTableInput, responses={201: EACLTableOutput}, operation_id="eacl_tables_create")
+    @extend_schema(
+        request=EACLTableInput, responses={201: EACLTableOutput}, operation_id="eacl_tables_create"
+    )
     def post(self, request: Request) -> Response:
         data = _valid(EACLTableInput, request)
         actor = principal(request)
@@ -221,7 +238,7 @@ class EACLTableListApi(APIView):
 
 
 class EACLTableDetailApi(APIView):
-    class InputSerializer(EACLTableInput):
+    class EACLTableUpdateInput(EACLTableInput):
         name = serializers.CharField(max_length=200, required=False)
 
     @extend_schema(responses=EACLTableOutput, operation_id="eacl_tables_retrieve")
@@ -229,11 +246,13 @@ class EACLTableDetailApi(APIView):
         table = selectors.eacl_table_get(principal=principal(request), public_id=table_id)
         return Response(EACLTableOutput(table).data)
 
-    @extend_schema(request=InputSerializer, responses=EACLTableOutput, operation_id="eacl_tables_update")
+    @extend_schema(
+        request=EACLTableUpdateInput, responses=EACLTableOutput, operation_id="eacl_tables_update"
+    )
     def patch(self, request: Request, table_id: str) -> Response:
         actor = principal(request)
         row = selectors.eacl_table_get(principal=actor, public_id=table_id)
-        data = _valid(self.InputSerializer, request)
+        data = _valid(self.EACLTableUpdateInput, request)
         row = eacl_table_update(
             actor=actor, eacl_table=row, name=data.get("name"), table=data.get("wire_table")
         )

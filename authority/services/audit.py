@@ -32,7 +32,9 @@ def audit_key() -> bytes:
     configured = authority_settings.AUDIT_KEY
     if configured:
         return str(configured).encode()
-    return hmac.new(settings.SECRET_KEY.encode(), b"session-authority/audit", hashlib.sha256).digest()
+    return hmac.new(
+        settings.SECRET_KEY.encode(), b"session-authority/audit", hashlib.sha256
+    ).digest()
 
 
 def token_fingerprint(token: str | bytes) -> str:
@@ -128,17 +130,27 @@ def audit_chain_verify(batch_size: int = 5000) -> list[ChainProblem]:
     problems: list[ChainProblem] = []
     for chain in AuditChain.objects.order_by("pk"):
         expected_seq, prev = 1, GENESIS
-        rows = AuditEvent.objects.filter(chain=chain).order_by("seq").iterator(chunk_size=batch_size)
+        rows = (
+            AuditEvent.objects.filter(chain=chain).order_by("seq").iterator(chunk_size=batch_size)
+        )
         for event in rows:
             if event.seq != expected_seq:
                 problems.append(
-                    ChainProblem(chain.name, event.seq, f"expected seq {expected_seq}: rows missing or moved")
+                    ChainProblem(
+                        chain.name, event.seq, f"expected seq {expected_seq}: rows missing or moved"
+                    )
                 )
             if event.prev_hash != prev:
-                problems.append(ChainProblem(chain.name, event.seq, "does not link to the previous row"))
+                problems.append(
+                    ChainProblem(chain.name, event.seq, "does not link to the previous row")
+                )
             if not hmac.compare_digest(_row_hash(key, event), event.hash):
-                problems.append(ChainProblem(chain.name, event.seq, "contents do not match their hash"))
+                problems.append(
+                    ChainProblem(chain.name, event.seq, "contents do not match their hash")
+                )
             expected_seq, prev = event.seq + 1, event.hash
         if chain.last_seq != expected_seq - 1 or (chain.last_seq and chain.last_hash != prev):
-            problems.append(ChainProblem(chain.name, None, "chain head does not match its last row"))
+            problems.append(
+                ChainProblem(chain.name, None, "chain head does not match its last row")
+            )
     return problems

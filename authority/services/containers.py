@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import TypedDict
 
 from django.db import transaction
 
@@ -45,40 +46,48 @@ def container_create(
         raise InvalidInput("A container with this id is already registered.", field="container_id")
     container = Container.objects.create(owner=owner, cid=cid, name=name, basic_acl=basic_acl)
     audit_record(
-        actor=actor, owner=owner, action="container.create", object_type="container",
-        object_id=container.container_id, detail={"name": name, "basic_acl": basic_acl},
+        actor=actor,
+        owner=owner,
+        action="container.create",
+        object_type="container",
+        object_id=container.container_id,
+        detail={"name": name, "basic_acl": basic_acl},
     )
     return container
 
 
-_UNSET = object()
+class ContainerChanges(TypedDict, total=False):
+    """The fields an update may change; a key that is absent stays as it is."""
+
+    name: str
+    basic_acl: int | None
+    eacl_table: EACLTable | None
 
 
 @transaction.atomic
 def container_update(
-    *,
-    actor: Principal,
-    container: Container,
-    name: str | None = None,
-    basic_acl: int | None | object = _UNSET,
-    eacl_table: EACLTable | None | object = _UNSET,
+    *, actor: Principal, container: Container, changes: ContainerChanges
 ) -> Container:
     require_role(actor, container.owner)
-    changed: dict[str, object] = {}
-    if name is not None:
-        container.name = changed["name"] = name
-    if basic_acl is not _UNSET:
-        _check_basic_acl(basic_acl)  # type: ignore[arg-type]
-        container.basic_acl = basic_acl  # type: ignore[assignment]
-        changed["basic_acl"] = basic_acl
-    if eacl_table is not _UNSET:
-        _check_table(container, eacl_table)  # type: ignore[arg-type]
-        container.eacl_table = eacl_table  # type: ignore[assignment]
-        changed["eacl_table"] = str(eacl_table.public_id) if eacl_table else None  # type: ignore[union-attr]
+    detail: dict[str, object] = {}
+    if "name" in changes:
+        container.name = detail["name"] = changes["name"]
+    if "basic_acl" in changes:
+        _check_basic_acl(changes["basic_acl"])
+        container.basic_acl = detail["basic_acl"] = changes["basic_acl"]
+    if "eacl_table" in changes:
+        table = changes["eacl_table"]
+        _check_table(container, table)
+        container.eacl_table = table
+        detail["eacl_table"] = str(table.public_id) if table else None
     container.save()
     audit_record(
-        actor=actor, owner=container.owner, action="container.update", object_type="container",
-        object_id=container.container_id, detail=changed,
+        actor=actor,
+        owner=container.owner,
+        action="container.update",
+        object_type="container",
+        object_id=container.container_id,
+        detail=detail,
     )
     return container
 
@@ -87,7 +96,10 @@ def container_update(
 def container_delete(*, actor: Principal, container: Container) -> None:
     require_role(actor, container.owner)
     audit_record(
-        actor=actor, owner=container.owner, action="container.delete", object_type="container",
+        actor=actor,
+        owner=container.owner,
+        action="container.delete",
+        object_type="container",
         object_id=container.container_id,
     )
     container.delete()

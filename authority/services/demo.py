@@ -1,4 +1,4 @@
-"""The demo tenants (`manage.py demo`): a quickstart for people and a fixture for black-box tests."""
+"""The demo tenants (`manage.py demo`): a quickstart, and a fixture for black-box tests."""
 
 from __future__ import annotations
 
@@ -52,11 +52,16 @@ def demo_load() -> dict[str, Any]:
 
         container = Container.objects.filter(owner=owner, name=f"{slug}-data").first()
         if container is None:
-            container = container_create(actor=Principal(user=user), owner=owner, name=f"{slug}-data")
+            container = container_create(
+                actor=Principal(user=user), owner=owner, name=f"{slug}-data"
+            )
         table = EACLTable.objects.filter(owner=owner, name=f"{slug}-default").first()
         if table is None:
             table = eacl_table_create(
-                actor=Principal(user=user), owner=owner, name=f"{slug}-default", container=container,
+                actor=Principal(user=user),
+                owner=owner,
+                name=f"{slug}-default",
+                container=container,
                 table=wire.Table(container_id=None, records=parse_rules(DEMO_RULES)),
             )
         result[slug] = {
@@ -67,4 +72,3 @@ def demo_load() -> dict[str, Any]:
             "eacl_table": str(table.public_id),
         }
     return result
-

@@ -21,7 +21,9 @@ def eacl_record_to_wire(record: EACLRecord) -> wire.Record:
         operation=wire.Operation(record.operation),
         action=wire.Action(record.action),
         filters=tuple(
-            wire.Filter(wire.HeaderType(f.header_type), wire.MatchType(f.match_type), f.key, f.value)
+            wire.Filter(
+                wire.HeaderType(f.header_type), wire.MatchType(f.match_type), f.key, f.value
+            )
             for f in record.filters.all()
         ),
         targets=tuple(
@@ -61,14 +63,20 @@ def _write_records(table: EACLTable, records: tuple[wire.Record, ...]) -> None:
         )
         EACLFilter.objects.bulk_create(
             EACLFilter(
-                record=row, position=i, header_type=f.header_type, match_type=f.match_type,
-                key=f.key, value=f.value,
+                record=row,
+                position=i,
+                header_type=f.header_type,
+                match_type=f.match_type,
+                key=f.key,
+                value=f.value,
             )
             for i, f in enumerate(record.filters)
         )
         EACLTarget.objects.bulk_create(
             EACLTarget(
-                record=row, position=i, role=t.role,
+                record=row,
+                position=i,
+                role=t.role,
                 keys="\n".join(format_target_key(k) for k in t.keys),
             )
             for i, t in enumerate(record.targets)
@@ -96,8 +104,12 @@ def eacl_table_create(
     row = EACLTable.objects.create(owner=owner, container=container, name=name)
     _write_records(row, table.records)
     audit_record(
-        actor=actor, owner=owner, action="eacl_table.create", object_type="eacl_table",
-        object_id=str(row.public_id), detail={"name": name, "records": len(table.records)},
+        actor=actor,
+        owner=owner,
+        action="eacl_table.create",
+        object_type="eacl_table",
+        object_id=str(row.public_id),
+        detail={"name": name, "records": len(table.records)},
     )
     return row
 
@@ -122,8 +134,12 @@ def eacl_table_update(
         eacl_table.save(update_fields=["updated_at"])
         detail["records"] = len(table.records)
     audit_record(
-        actor=actor, owner=eacl_table.owner, action="eacl_table.update", object_type="eacl_table",
-        object_id=str(eacl_table.public_id), detail=detail,
+        actor=actor,
+        owner=eacl_table.owner,
+        action="eacl_table.update",
+        object_type="eacl_table",
+        object_id=str(eacl_table.public_id),
+        detail=detail,
     )
     return eacl_table
 
@@ -132,7 +148,10 @@ def eacl_table_update(
 def eacl_table_delete(*, actor: Principal, eacl_table: EACLTable) -> None:
     require_role(actor, eacl_table.owner)
     audit_record(
-        actor=actor, owner=eacl_table.owner, action="eacl_table.delete", object_type="eacl_table",
+        actor=actor,
+        owner=eacl_table.owner,
+        action="eacl_table.delete",
+        object_type="eacl_table",
         object_id=str(eacl_table.public_id),
     )
     eacl_table.delete()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from authority.errors import InvalidInput
@@ -23,18 +25,26 @@ def owner_public_key_set(*, actor: Principal, owner: Owner, public_key: bytes) -
         owner.neofs_owner_id = owner_id
         owner.save(update_fields=["public_key", "neofs_owner_id"])
         audit_record(
-            actor=actor, owner=owner, action="owner.key_set", object_type="owner",
-            object_id=owner.slug, detail={"neofs_owner_id": owner_id},
+            actor=actor,
+            owner=owner,
+            action="owner.key_set",
+            object_type="owner",
+            object_id=owner.slug,
+            detail={"neofs_owner_id": owner_id},
         )
     return owner
 
 
 @transaction.atomic
-def owner_create(*, actor: Principal, name: str, slug: str, public_key: bytes | None = None) -> Owner:
+def owner_create(
+    *, actor: Principal, name: str, slug: str, public_key: bytes | None = None
+) -> Owner:
     if Owner.objects.filter(slug=slug).exists():
         raise InvalidInput("An owner with this slug exists.", field="slug")
     owner = Owner.objects.create(name=name, slug=slug)
-    audit_record(actor=actor, owner=owner, action="owner.create", object_type="owner", object_id=slug)
+    audit_record(
+        actor=actor, owner=owner, action="owner.create", object_type="owner", object_id=slug
+    )
     if public_key is not None:
         owner_public_key_set(actor=actor, owner=owner, public_key=public_key)
     return owner
@@ -42,16 +52,23 @@ def owner_create(*, actor: Principal, name: str, slug: str, public_key: bytes | 
 
 @transaction.atomic
 def membership_set(
-    *, actor: Principal, owner: Owner, role: Role, user: object = None, application: object = None
+    *, actor: Principal, owner: Owner, role: Role, user: Any = None, application: Any = None
 ) -> Membership:
     """Adds the member, or changes its role."""
-    lookup = {"user": user} if user is not None else {"application": application}
-    membership, created = Membership.objects.update_or_create(
-        owner=owner, **lookup, defaults={"role": role}
-    )
+    if user is not None:
+        membership, created = Membership.objects.update_or_create(
+            owner=owner, user=user, defaults={"role": role}
+        )
+    else:
+        membership, created = Membership.objects.update_or_create(
+            owner=owner, application=application, defaults={"role": role}
+        )
     audit_record(
-        actor=actor, owner=owner, action="membership.set", object_type="membership",
-        object_id=str(membership.pk), detail={"role": str(role), "created": created,
-                                               "member": str(user or application)},
+        actor=actor,
+        owner=owner,
+        action="membership.set",
+        object_type="membership",
+        object_id=str(membership.pk),
+        detail={"role": str(role), "created": created, "member": str(user or application)},
     )
     return membership

@@ -9,10 +9,12 @@ from authority.selectors import owner_role
 
 
 def require_role(principal: Principal, owner: Owner, roles: frozenset[Role] = WRITER_ROLES) -> Role:
-    """The principal's role in `owner` if it is one of `roles`; 404 for a non-member, 403 otherwise."""
+    """The principal's role in `owner` if one of `roles`; 404 for a non-member, else 403."""
     role = owner_role(principal=principal, owner=owner)
     if role is None:
         raise NotFound("No such owner.")
     if role not in roles:
-        raise NotAllowed(f"Your role ({role}) may not do this; it needs {' or '.join(sorted(roles))}.")
+        raise NotAllowed(
+            f"Your role ({role}) may not do this; it needs {' or '.join(sorted(roles))}."
+        )
     return role

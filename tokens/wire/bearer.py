@@ -72,7 +72,9 @@ class BearerBody:
         return cls(
             eacl_table=Table.decode(table, f"{path}.eacl_table") if table is not None else None,
             owner_id=OwnerID.decode(owner, f"{path}.owner_id") if owner is not None else None,
-            lifetime=Lifetime.decode(lifetime, f"{path}.lifetime") if lifetime is not None else None,
+            lifetime=Lifetime.decode(lifetime, f"{path}.lifetime")
+            if lifetime is not None
+            else None,
             issuer=OwnerID.decode(issuer, f"{path}.issuer") if issuer is not None else None,
             allow_impersonate=(
                 reader.boolean(4, "allow_impersonate") if flavour is Flavour.FROSTFS else False
@@ -105,7 +107,9 @@ class BearerBody:
         return cls(
             eacl_table=Table.from_json(table, f"{path}.eaclTable") if table is not None else None,
             owner_id=OwnerID.from_json(owner, f"{path}.ownerID") if owner is not None else None,
-            lifetime=Lifetime.from_json(lifetime, f"{path}.lifetime") if lifetime is not None else None,
+            lifetime=Lifetime.from_json(lifetime, f"{path}.lifetime")
+            if lifetime is not None
+            else None,
             issuer=(
                 OwnerID.from_json(issuer, f"{path}.issuer")
                 if issuer is not None and flavour is Flavour.NEOFS

@@ -1,4 +1,4 @@
-"""neo.fs.v2 acl: extended ACL tables, records, filters and targets — data, binary and JSON forms."""
+"""neo.fs.v2 acl: extended ACL tables, records, filters, targets — binary and JSON forms."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ class Filter:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """neo.fs.v2 acl.EACLRecord.Target: a role, or explicit keys (33-byte keys or 25-byte accounts)."""
+    """neo.fs.v2 acl.EACLRecord.Target: a role, or keys (33-byte keys or 25-byte accounts)."""
 
     role: Role = Role.ROLE_UNSPECIFIED
     keys: tuple[bytes, ...] = ()
@@ -305,4 +305,3 @@ class Table:
                 for i, r in enumerate(js.array(obj, "records", "records", path))
             ),
         )
-

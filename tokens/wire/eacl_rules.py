@@ -1,6 +1,7 @@
 """The neofs-cli / frostfs-cli rule syntax for eACL records.
 
-`<action> <operation> [<filter> ...] [<target> ...]`, e.g. `deny get obj:Classification=secret others`.
+`<action> <operation> [<filter> ...] [<target> ...]`,
+e.g. `deny get obj:Classification=secret others`.
 Filters are `obj:` or `req:` + key + match (`=`, `!=`, `>`, `>=`, `<`, `<=`) + value; `obj:Key=`
 (no value) means NOT_PRESENT. Targets: `user`, `system`, `others`, `pubkey:<hex>,...`,
 `address:<base58>,...`.
@@ -77,7 +78,9 @@ def _parse_filter(word: str, path: str) -> Filter:
         match_type = MatchType.STRING_EQUAL if value else MatchType.NOT_PRESENT
     else:
         match_type = _MATCH_BY_OPERATOR[operator]
-    return build(Filter, path, header_type=_HEADERS[kind], match_type=match_type, key=key, value=value)
+    return build(
+        Filter, path, header_type=_HEADERS[kind], match_type=match_type, key=key, value=value
+    )
 
 
 def _parse_target(word: str, path: str) -> Target:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-
 from typing import Any
 
 import base58
@@ -39,7 +38,7 @@ def decode_base58(text: str, field: str, length: int) -> bytes:
 
 
 def check_public_key(key: bytes, field: str) -> bytes:
-    """A compressed SEC1 P-256 key: 33 bytes starting 0x02/0x03 (curve membership checked on use)."""
+    """A compressed SEC1 P-256 key: 33 bytes, 0x02/0x03 first (the point is checked on use)."""
     if len(key) != PUBLIC_KEY_LENGTH or key[0] not in (2, 3):
         raise WireError(field, "must be a 33-byte compressed public key")
     return key

@@ -1,4 +1,4 @@
-"""Token lifetimes in NeoFS epochs; all three bounds are inclusive (`nbf ≤ N`, `iat ≤ N`, `N ≤ exp`)."""
+"""Token lifetimes in NeoFS epochs; all bounds are inclusive (`nbf ≤ N`, `iat ≤ N`, `N ≤ exp`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Minimal protobuf wire format: the stable encoding NeoFS signs, and a strict decoder.
+"""Minimal protobuf wire format: the stable encoding NeoFS signs, and a strict reader.
 
-Stable encoding (neo.fs.v2 `StableMarshal`): fields in ascending number order, zero scalars and empty
-bytes omitted, sub-messages written whenever they are set (even when empty).
+Stable encoding (neo.fs.v2 `StableMarshal`): fields in ascending number order, zero scalars and
+empty bytes omitted, sub-messages written whenever they are set (even when empty).
 """
 
 from __future__ import annotations
@@ -144,7 +144,9 @@ class Reader:
         for item in iter_fields(data, field):
             bucket = self._fields.setdefault(item.number, [])
             if len(bucket) >= MAX_REPEATED:
-                raise WireError(field, f"field {item.number} repeats more than {MAX_REPEATED} times")
+                raise WireError(
+                    field, f"field {item.number} repeats more than {MAX_REPEATED} times"
+                )
             bucket.append(item)
 
     def _last(self, number: int, wire_type: int, name: str) -> Field | None:

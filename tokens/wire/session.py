@@ -69,7 +69,9 @@ class ObjectContext:
     container: ContainerID | None
     objects: tuple[ObjectID, ...] = ()
 
-    def check(self, verb: ObjectVerb, container: ContainerID, obj: ObjectID | None) -> ContextMismatch | None:
+    def check(
+        self, verb: ObjectVerb, container: ContainerID, obj: ObjectID | None
+    ) -> ContextMismatch | None:
         if self.verb not in OBJECT_VERBS_ALLOWING.get(verb, frozenset()):
             return ContextMismatch.VERB
         if self.container != container:
@@ -93,7 +95,9 @@ class ObjectContext:
         if target_raw is not None:
             target = Reader(target_raw, f"{path}.target")
             cid = target.message(1, "container")
-            container = ContainerID.decode(cid, f"{path}.target.container") if cid is not None else None
+            container = (
+                ContainerID.decode(cid, f"{path}.target.container") if cid is not None else None
+            )
             objects = tuple(
                 ObjectID.decode(raw, f"{path}.target.objects[{i}]")
                 for i, raw in enumerate(target.repeated_messages(2, "objects"))
@@ -155,7 +159,9 @@ class ContainerContext:
         return cls(
             verb=js.enum_from_number(ContainerVerb, reader.enum(1, "verb"), f"{path}.verb"),
             wildcard=reader.boolean(2, "wildcard"),
-            container_id=ContainerID.decode(cid, f"{path}.container_id") if cid is not None else None,
+            container_id=ContainerID.decode(cid, f"{path}.container_id")
+            if cid is not None
+            else None,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -171,7 +177,9 @@ class ContainerContext:
         return cls(
             verb=js.parse_enum(ContainerVerb, js.field(obj, "verb", "verb", path), f"{path}.verb"),
             wildcard=js.parse_bool(js.field(obj, "wildcard", "wildcard", path), f"{path}.wildcard"),
-            container_id=ContainerID.from_json(cid, f"{path}.containerID") if cid is not None else None,
+            container_id=ContainerID.from_json(cid, f"{path}.containerID")
+            if cid is not None
+            else None,
         )
 
 
@@ -223,7 +231,9 @@ class SessionBody:
             path,
             id=reader.bytes_(1, "id"),
             owner_id=OwnerID.decode(owner, f"{path}.owner_id") if owner is not None else None,
-            lifetime=Lifetime.decode(lifetime, f"{path}.lifetime") if lifetime is not None else None,
+            lifetime=Lifetime.decode(lifetime, f"{path}.lifetime")
+            if lifetime is not None
+            else None,
             session_key=reader.bytes_(4, "session_key"),
             context=context,
         )
@@ -259,7 +269,9 @@ class SessionBody:
             path,
             id=js.parse_bytes(js.field(obj, "id", "id", path), f"{path}.id"),
             owner_id=OwnerID.from_json(owner, f"{path}.ownerID") if owner is not None else None,
-            lifetime=Lifetime.from_json(lifetime, f"{path}.lifetime") if lifetime is not None else None,
+            lifetime=Lifetime.from_json(lifetime, f"{path}.lifetime")
+            if lifetime is not None
+            else None,
             session_key=js.parse_bytes(
                 js.field(obj, "sessionKey", "session_key", path), f"{path}.sessionKey"
             ),
@@ -269,7 +281,7 @@ class SessionBody:
 
 @dataclass(frozen=True, slots=True)
 class SessionToken:
-    """neo.fs.v2 session.SessionToken: a body and the issuer's signature over its stable encoding."""
+    """neo.fs.v2 session.SessionToken: a body and the issuer's signature over its encoding."""
 
     body: SessionBody
     signature: Signature | None = None
@@ -318,4 +330,3 @@ class SessionToken:
     @classmethod
     def from_json_text(cls, text: str | bytes) -> SessionToken:
         return cls.from_json(load_json(text, "sessionToken"))
-

@@ -58,9 +58,7 @@ class Signature:
     scheme: Scheme = Scheme.ECDSA_SHA512
 
     def encode(self) -> bytes:
-        return (
-            Writer().bytes_(1, self.key).bytes_(2, self.sign).enum(3, self.scheme).getvalue()
-        )
+        return Writer().bytes_(1, self.key).bytes_(2, self.sign).enum(3, self.scheme).getvalue()
 
     @classmethod
     def decode(cls, data: bytes, path: str) -> Signature:
@@ -100,7 +98,7 @@ def compress_public_key(key: ec.EllipticCurvePublicKey) -> bytes:
 
 
 def signature_bytes(der: bytes, scheme: Scheme) -> bytes:
-    """Converts a DER ECDSA signature (what `cryptography` and PKCS#11 wrappers give) to NeoFS layout."""
+    """Converts a DER ECDSA signature (as `cryptography` gives it) to the NeoFS layout."""
     r, s = decode_dss_signature(der)
     raw = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     return b"\x04" + raw if scheme == Scheme.ECDSA_SHA512 else raw
@@ -135,6 +133,7 @@ def verify(data: bytes, signature: Signature) -> bool:
     except WireError:
         return False
     sign = signature.sign
+    algorithm: hashes.HashAlgorithm
     if signature.scheme == Scheme.ECDSA_SHA512:
         if len(sign) != 65 or sign[0] != 4:
             return False

@@ -1,0 +1,46 @@
+# Two set-up commands for a fresh Debian machine: `make run` and `make test` (see README.md).
+# Both are idempotent: the venv is rebuilt only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup system-deps lint bench bench-wire clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+setup: system-deps $(STAMP)
+	$(PY) manage.py migrate --noinput
+
+## Serve the authority on its embedded defaults (SQLite, file-system broker) with the demo tenants.
+run: setup
+	$(PY) manage.py demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
+test: system-deps $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy authority tokens hsm
+
+## Benchmarks: print figures and ratios.
+bench: bench-wire
+
+bench-wire: $(STAMP)
+	$(PY) benchmarks/wire_verify.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the project needs (SoftHSM2 for the PKCS#11 key store), once.
+set -euo pipefail
+need=()
+command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+if ((${#need[@]})); then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing Debian packages: ${need[*]} (run as root, or install them: apt-get install ${need[*]})" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi

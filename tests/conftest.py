@@ -1,0 +1,107 @@
+"""Shared fixtures: two tenants (acme, globex), members in each role, and API clients."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from oauth2_provider.models import AccessToken
+from rest_framework.test import APIClient
+
+from authority.models import Owner, Role
+from authority.principals import Principal
+from authority.services.eacl_tables import eacl_table_create
+from tests.factories import (
+    ApplicationFactory,
+    ContainerFactory,
+    MembershipFactory,
+    OwnerFactory,
+    UserFactory,
+)
+from tokens.wire import eacl as wire
+from tokens.wire.eacl_rules import parse_rules
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings: Any) -> None:
+    """PBKDF2's deliberate slowness buys nothing in tests of throwaway users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def acme(db: Any) -> Owner:
+    return OwnerFactory(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def globex(db: Any) -> Owner:
+    return OwnerFactory(slug="globex", name="Globex")
+
+
+@pytest.fixture
+def member(db: Any) -> Callable[..., Any]:
+    """member(owner, role) -> a staff user with that role in the owner."""
+
+    def make(owner: Owner, role: Role = Role.OPERATOR) -> Any:
+        user = UserFactory()
+        MembershipFactory(owner=owner, user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def user_client() -> Callable[[Any], APIClient]:
+    """An API client logged in with a Django session (as the browsable API and admin are)."""
+
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        client.force_login(user)
+        return client
+
+    return make
+
+
+@pytest.fixture
+def service_client(db: Any) -> Callable[..., APIClient]:
+    """An API client holding an OAuth2 bearer token of a service account of `owner`."""
+
+    def make(owner: Owner, role: Role = Role.OPERATOR) -> APIClient:
+        application = ApplicationFactory()
+        MembershipFactory(owner=owner, user=None, application=application, role=role)
+        token = AccessToken.objects.create(
+            application=application,
+            token=secrets.token_urlsafe(32),
+            expires=timezone.now() + dt.timedelta(hours=1),
+            scope="authority",
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def tenant(member: Callable[..., Any]) -> Callable[[Owner], dict[str, Any]]:
+    """A container and an eACL table of `owner`, made through the services."""
+
+    def make(owner: Owner) -> dict[str, Any]:
+        admin = member(owner, Role.ADMIN)
+        container = ContainerFactory(owner=owner)
+        table = eacl_table_create(
+            actor=Principal(user=admin),
+            owner=owner,
+            name=f"{owner.slug}-table",
+            container=container,
+            table=wire.Table(
+                container_id=None, records=parse_rules("deny get obj:Classification=secret others")
+            ),
+        )
+        return {"admin": admin, "container": container, "table": table}
+
+    return make
