@@ -106,7 +106,9 @@ class ContainerListApi(APIView):
         )
 
     @extend_schema(
-        request=ContainerCreateInput, responses={201: ContainerOutput}, operation_id="containers_create"
+        request=ContainerCreateInput,
+        responses={201: ContainerOutput},
+        operation_id="containers_create",
     )
     def post(self, request: Request) -> Response:
         data = _valid(self.ContainerCreateInput, request)
@@ -199,6 +201,7 @@ class EACLTableInput(serializers.Serializer):
         try:
             if "table" in attrs:
                 attrs["wire_table"] = wire.Table.from_json(attrs["table"], "table")
+                wire.require_named(attrs["wire_table"].records, "table.records")
             elif "rules" in attrs:
                 attrs["wire_table"] = wire.Table(
                     container_id=None,

@@ -11,6 +11,7 @@ from authority.services.audit import audit_record
 from authority.services.permissions import require_role
 from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_target_key, parse_target_keys
+from tokens.wire.errors import WireError
 from tokens.wire.ids import ContainerID
 
 MAX_RECORDS = 1000
@@ -42,17 +43,10 @@ def eacl_table_to_wire(table: EACLTable) -> wire.Table:
 def _check_records(records: tuple[wire.Record, ...]) -> None:
     if len(records) > MAX_RECORDS:
         raise InvalidInput(f"At most {MAX_RECORDS} records.", field="records")
-    for index, record in enumerate(records):
-        if not record.operation:
-            raise InvalidInput("Operation must be set.", field=f"records[{index}].operation")
-        if not record.action:
-            raise InvalidInput("Action must be set.", field=f"records[{index}].action")
-        for position, item in enumerate(record.filters):
-            if not item.header_type or not item.match_type:
-                raise InvalidInput(
-                    "Header type and match type must be set.",
-                    field=f"records[{index}].filters[{position}]",
-                )
+    try:
+        wire.require_named(records, "records")
+    except WireError as exc:
+        raise InvalidInput(exc.message, field=exc.field) from None
 
 
 def _write_records(table: EACLTable, records: tuple[wire.Record, ...]) -> None:

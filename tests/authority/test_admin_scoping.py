@@ -22,9 +22,7 @@ def _login(user) -> Client:
     return client
 
 
-@pytest.mark.parametrize(
-    "model", ["owner", "membership", "container", "eacltable", "auditevent"]
-)
+@pytest.mark.parametrize("model", ["owner", "membership", "container", "eacltable", "auditevent"])
 def test_changelists_show_only_own_rows(world, member, acme, model):
     client = _login(member(acme, Role.OPERATOR))
     response = client.get(f"/admin/authority/{model}/")

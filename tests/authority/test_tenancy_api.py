@@ -124,9 +124,7 @@ def test_operator_crud_round_trip_is_audited(world):
     assert attached.json()["eacl_table"] == table.json()["id"]
     deleted = client.delete(f"/api/v1/containers/{body['container_id']}")
     assert deleted.status_code == 204
-    actions = list(
-        AuditEvent.objects.filter(owner__slug="acme").values_list("action", flat=True)
-    )
+    actions = list(AuditEvent.objects.filter(owner__slug="acme").values_list("action", flat=True))
     assert actions[-4:] == [
         "container.create",
         "eacl_table.create",

@@ -100,14 +100,16 @@ class Version:
 class Filter:
     """neo.fs.v2 acl.EACLRecord.Filter."""
 
-    header_type: HeaderType
-    match_type: MatchType
+    header_type: HeaderType | int
+    match_type: MatchType | int
     key: str
     value: str = ""
 
     def __post_init__(self) -> None:
         if self.match_type in NUMERIC_MATCHES and parse_decimal(self.value) is None:
-            raise WireError("value", f"{self.match_type.name} needs a base-10 integer value")
+            raise WireError(
+                "value", f"{MatchType(self.match_type).name} needs a base-10 integer value"
+            )
 
     def encode(self) -> bytes:
         return (
@@ -125,20 +127,16 @@ class Filter:
         return build(
             cls,
             path,
-            header_type=js.enum_from_number(
-                HeaderType, reader.enum(1, "header_type"), f"{path}.header_type"
-            ),
-            match_type=js.enum_from_number(
-                MatchType, reader.enum(2, "match_type"), f"{path}.match_type"
-            ),
+            header_type=js.open_enum(HeaderType, reader.enum(1, "header_type")),
+            match_type=js.open_enum(MatchType, reader.enum(2, "match_type")),
             key=reader.string(3, "key"),
             value=reader.string(4, "value"),
         )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "headerType": self.header_type.name,
-            "matchType": self.match_type.name,
+            "headerType": js.enum_json(self.header_type),
+            "matchType": js.enum_json(self.match_type),
             "key": self.key,
             "value": self.value,
         }
@@ -163,7 +161,7 @@ class Filter:
 class Target:
     """neo.fs.v2 acl.EACLRecord.Target: a role, or keys (33-byte keys or 25-byte accounts)."""
 
-    role: Role = Role.ROLE_UNSPECIFIED
+    role: Role | int = Role.ROLE_UNSPECIFIED
     keys: tuple[bytes, ...] = ()
 
     def encode(self) -> bytes:
@@ -176,12 +174,12 @@ class Target:
     def decode(cls, data: bytes, path: str) -> Target:
         reader = Reader(data, path)
         return cls(
-            role=js.enum_from_number(Role, reader.enum(1, "role"), f"{path}.role"),
+            role=js.open_enum(Role, reader.enum(1, "role")),
             keys=tuple(reader.repeated_bytes(2, "keys")),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"role": self.role.name, "keys": [js.b64(k) for k in self.keys]}
+        return {"role": js.enum_json(self.role), "keys": [js.b64(k) for k in self.keys]}
 
     @classmethod
     def from_json(cls, obj: Any, path: str) -> Target:
@@ -196,8 +194,8 @@ class Target:
 class Record:
     """neo.fs.v2 acl.EACLRecord."""
 
-    operation: Operation
-    action: Action
+    operation: Operation | int
+    action: Action | int
     filters: tuple[Filter, ...] = ()
     targets: tuple[Target, ...] = ()
 
@@ -213,10 +211,8 @@ class Record:
     def decode(cls, data: bytes, path: str) -> Record:
         reader = Reader(data, path)
         return cls(
-            operation=js.enum_from_number(
-                Operation, reader.enum(1, "operation"), f"{path}.operation"
-            ),
-            action=js.enum_from_number(Action, reader.enum(2, "action"), f"{path}.action"),
+            operation=js.open_enum(Operation, reader.enum(1, "operation")),
+            action=js.open_enum(Action, reader.enum(2, "action")),
             filters=tuple(
                 Filter.decode(raw, f"{path}.filters[{i}]")
                 for i, raw in enumerate(reader.repeated_messages(3, "filters"))
@@ -229,8 +225,8 @@ class Record:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "operation": self.operation.name,
-            "action": self.action.name,
+            "operation": js.enum_json(self.operation),
+            "action": js.enum_json(self.action),
             "filters": [f.to_json() for f in self.filters],
             "targets": [t.to_json() for t in self.targets],
         }
@@ -305,3 +301,33 @@ class Table:
                 for i, r in enumerate(js.array(obj, "records", "records", path))
             ),
         )
+
+
+def require_named(records: tuple[Record, ...], path: str) -> None:
+    """Raises unless every enum value is a named, set one: what a stored table may hold.
+
+    The wire format keeps unnamed numbers (proto3 open enums); tables the authority stores and
+    signs are held to the names, so that every record means something a node understands.
+    """
+    for index, record in enumerate(records):
+        at = f"{path}[{index}]"
+        _require(record.operation, Operation, f"{at}.operation")
+        _require(record.action, Action, f"{at}.action")
+        for position, item in enumerate(record.filters):
+            _require(item.header_type, HeaderType, f"{at}.filters[{position}].headerType")
+            _require(item.match_type, MatchType, f"{at}.filters[{position}].matchType")
+        for position, target in enumerate(record.targets):
+            if not isinstance(target.role, Role):
+                raise WireError(f"{at}.targets[{position}].role", "must be a named role")
+            for number, key in enumerate(target.keys):
+                if len(key) not in (25, 33):
+                    raise WireError(
+                        f"{at}.targets[{position}].keys[{number}]",
+                        "must be a 33-byte public key or a 25-byte account",
+                    )
+
+
+def _require(value: object, kind: type[enum.IntEnum], path: str) -> None:
+    if not isinstance(value, kind) or not value:
+        names = ", ".join(m.name for m in kind if m)
+        raise WireError(path, f"must be one of {names}")

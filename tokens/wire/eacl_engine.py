@@ -31,16 +31,17 @@ class Request:
     role: Role
     public_key: bytes = b""
     account: bytes = b""  # 25-byte owner id of the requester
-    headers: Mapping[HeaderType, Mapping[str, str]] = field(default_factory=dict)
+    headers: Mapping[HeaderType | int, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    action: Action
+    action: Action | int
     record_index: int | None  # None: no record applied, the default ALLOW
 
     @property
     def allowed(self) -> bool:
+        """Only ALLOW allows: a record with an unnamed action denies, as NeoFS nodes do."""
         return self.action == Action.ALLOW
 
 

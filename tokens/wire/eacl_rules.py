@@ -116,15 +116,28 @@ def format_target_key(key: bytes) -> str:
     return key.hex() if len(key) == 33 else base58.b58encode(key).decode()
 
 
+def _name(value: object, kind: type, path: str) -> str:
+    if not isinstance(value, kind) or not value:
+        raise WireError(path, f"{value!r} has no rule-syntax name")
+    return value.name.lower()  # type: ignore[attr-defined]
+
+
 def format_rule(record: Record) -> str:
-    words = [record.action.name.lower(), record.operation.name.lower()]
+    """The record in rule syntax; records with unnamed enum values have none (WireError)."""
+    words = [
+        _name(record.action, Action, "action"),
+        _name(record.operation, Operation, "operation"),
+    ]
     for item in record.filters:
         prefix = "req" if item.header_type == HeaderType.REQUEST else "obj"
         value = "" if item.match_type == MatchType.NOT_PRESENT else item.value
-        words.append(f"{prefix}:{item.key}{_OPERATOR_BY_MATCH[item.match_type]}{value}")
+        operator = _OPERATOR_BY_MATCH.get(item.match_type)  # type: ignore[arg-type]
+        if operator is None:
+            raise WireError("match_type", f"{item.match_type!r} has no rule-syntax operator")
+        words.append(f"{prefix}:{item.key}{operator}{value}")
     for target in record.targets:
         if target.role:
-            words.append(target.role.name.lower())
+            words.append(_name(target.role, Role, "role"))
         pubkeys = [format_target_key(k) for k in target.keys if len(k) == 33]
         accounts = [format_target_key(k) for k in target.keys if len(k) != 33]
         if pubkeys:

@@ -90,8 +90,12 @@ def parse_string(value: Any, path: str) -> str:
     return value
 
 
-def parse_enum(kind: type[E], value: Any, path: str) -> E:
-    """By name (exact, as protojson writes) or by number; unknown values are rejected."""
+def parse_enum(kind: type[E], value: Any, path: str) -> E | int:
+    """By name (exact, as protojson writes it) or by number.
+
+    Enums are open, as in proto3: a number without a name is kept (NeoFS SDK test vectors carry
+    such values, and signatures cover them); an unknown *name* is an error.
+    """
     if value is None:
         return kind(0)
     if isinstance(value, str):
@@ -101,12 +105,20 @@ def parse_enum(kind: type[E], value: Any, path: str) -> E:
             names = ", ".join(m.name for m in kind)
             raise WireError(path, f"unknown value {value!r}; expected one of {names}") from None
     if isinstance(value, int) and not isinstance(value, bool):
-        return enum_from_number(kind, value, path)
+        if not -(1 << 31) <= value < 1 << 31:
+            raise WireError(path, "enum value out of int32 range")
+        return open_enum(kind, value)
     raise WireError(path, "must be an enum name or number")
 
 
-def enum_from_number(kind: type[E], value: int, path: str) -> E:
+def open_enum(kind: type[E], value: int) -> E | int:
+    """The named member for a known number, else the number itself (proto3 open enums)."""
     try:
         return kind(value)
     except ValueError:
-        raise WireError(path, f"unknown enum value {value}") from None
+        return value
+
+
+def enum_json(value: enum.IntEnum | int) -> str | int:
+    """protojson writes an enum by name, or by number when it has none."""
+    return value.name if isinstance(value, enum.IntEnum) else value

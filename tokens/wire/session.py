@@ -65,7 +65,7 @@ class ContextMismatch(enum.Enum):
 class ObjectContext:
     """neo.fs.v2 session.ObjectSessionContext (target form)."""
 
-    verb: ObjectVerb
+    verb: ObjectVerb | int
     container: ContainerID | None
     objects: tuple[ObjectID, ...] = ()
 
@@ -89,7 +89,7 @@ class ObjectContext:
     @classmethod
     def decode(cls, data: bytes, path: str) -> ObjectContext:
         reader = Reader(data, path)
-        verb = js.enum_from_number(ObjectVerb, reader.enum(1, "verb"), f"{path}.verb")
+        verb = js.open_enum(ObjectVerb, reader.enum(1, "verb"))
         target_raw = reader.message(2, "target")
         container, objects = None, ()
         if target_raw is not None:
@@ -106,7 +106,7 @@ class ObjectContext:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "verb": self.verb.name,
+            "verb": js.enum_json(self.verb),
             "target": {
                 "container": self.container.to_json() if self.container else None,
                 "objects": [o.to_json() for o in self.objects],
@@ -132,7 +132,7 @@ class ObjectContext:
 class ContainerContext:
     """neo.fs.v2 session.ContainerSessionContext."""
 
-    verb: ContainerVerb
+    verb: ContainerVerb | int
     wildcard: bool = False
     container_id: ContainerID | None = None
 
@@ -157,7 +157,7 @@ class ContainerContext:
         reader = Reader(data, path)
         cid = reader.message(3, "container_id")
         return cls(
-            verb=js.enum_from_number(ContainerVerb, reader.enum(1, "verb"), f"{path}.verb"),
+            verb=js.open_enum(ContainerVerb, reader.enum(1, "verb")),
             wildcard=reader.boolean(2, "wildcard"),
             container_id=ContainerID.decode(cid, f"{path}.container_id")
             if cid is not None
@@ -166,7 +166,7 @@ class ContainerContext:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "verb": self.verb.name,
+            "verb": js.enum_json(self.verb),
             "wildcard": self.wildcard,
             "containerID": self.container_id.to_json() if self.container_id else None,
         }

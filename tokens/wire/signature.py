@@ -55,7 +55,7 @@ class Signature:
 
     key: bytes
     sign: bytes
-    scheme: Scheme = Scheme.ECDSA_SHA512
+    scheme: Scheme | int = Scheme.ECDSA_SHA512
 
     def encode(self) -> bytes:
         return Writer().bytes_(1, self.key).bytes_(2, self.sign).enum(3, self.scheme).getvalue()
@@ -66,11 +66,15 @@ class Signature:
         return cls(
             key=reader.bytes_(1, "key"),
             sign=reader.bytes_(2, "sign"),
-            scheme=js.enum_from_number(Scheme, reader.enum(3, "scheme"), f"{path}.scheme"),
+            scheme=js.open_enum(Scheme, reader.enum(3, "scheme")),
         )
 
     def to_json(self) -> dict[str, Any]:
-        return {"key": js.b64(self.key), "signature": js.b64(self.sign), "scheme": self.scheme.name}
+        return {
+            "key": js.b64(self.key),
+            "signature": js.b64(self.sign),
+            "scheme": js.enum_json(self.scheme),
+        }
 
     @classmethod
     def from_json(cls, obj: Any, path: str) -> Signature:
@@ -179,7 +183,7 @@ class SoftwareSigner:
         elif scheme == Scheme.ECDSA_RFC6979_SHA256:
             der = self._key.sign(data, ec.ECDSA(hashes.SHA256(), deterministic_signing=True))
         else:
-            raise WireError("scheme", f"{scheme.name} is verify-only")
+            raise WireError("scheme", f"scheme {scheme!r} cannot be used for signing here")
         return signature_bytes(der, scheme)
 
 
