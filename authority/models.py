@@ -206,10 +206,9 @@ class EACLFilter(models.Model):
         return f"{self.get_header_type_display()} {self.key} {self.get_match_type_display()}"
 
     def clean(self) -> None:
-        if (
-            self.match_type in {m.value for m in wire_eacl.NUMERIC_MATCHES}
-            and wire_eacl.parse_decimal(self.value) is None
-        ):
+        if self.match_type in {
+            m.value for m in wire_eacl.NUMERIC_MATCHES
+        } and not wire_eacl.is_decimal(self.value):
             raise ValidationError({"value": "Numeric match types need a base-10 integer value."})
 
 

@@ -59,15 +59,30 @@ class Role(enum.IntEnum):
     OTHERS = 3
 
 
-def parse_decimal(text: str) -> int | None:
-    """A base-10 integer of any size (NUM_* filters), or None when the text is not one."""
+def is_decimal(text: str) -> bool:
+    """A base-10 integer of any size, optionally signed (the values NUM_* filters compare)."""
     body = text[1:] if text[:1] in "+-" else text
-    if not body or not body.isascii() or not body.isdigit():
-        return None
-    try:
-        return int(text)
-    except ValueError:  # longer than Python's integer-string conversion limit
-        return None
+    return bool(body) and body.isascii() and body.isdigit()
+
+
+def compare_decimal(left: str, right: str) -> int:
+    """-1, 0 or 1, comparing two decimal strings without converting them to int (any length)."""
+
+    def key(text: str) -> tuple[int, int, str]:
+        negative = text.startswith("-")
+        digits = text.lstrip("+-").lstrip("0")
+        if not digits:
+            return (0, 0, "")
+        sign = -1 if negative else 1
+        return (sign, sign * len(digits), digits)
+
+    (ls, ll, ld), (rs, rl, rd) = key(left), key(right)
+    if (ls, ll) != (rs, rl):
+        return -1 if (ls, ll) < (rs, rl) else 1
+    if ld == rd:
+        return 0
+    less = ld < rd  # same sign and length: digit strings order as numbers
+    return (-1 if less else 1) * (1 if ls >= 0 else -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +121,7 @@ class Filter:
     value: str = ""
 
     def __post_init__(self) -> None:
-        if self.match_type in NUMERIC_MATCHES and parse_decimal(self.value) is None:
+        if self.match_type in NUMERIC_MATCHES and not is_decimal(self.value):
             raise WireError(
                 "value", f"{MatchType(self.match_type).name} needs a base-10 integer value"
             )
@@ -255,10 +270,10 @@ class Table:
 
     container_id: ContainerID | None
     records: tuple[Record, ...] = ()
-    version: Version = field(default_factory=Version)
+    version: Version | None = field(default_factory=Version)
 
     def encode(self) -> bytes:
-        writer = Writer().message(1, self.version.encode())
+        writer = Writer().message(1, self.version.encode() if self.version else None)
         writer.message(2, self.container_id.encode() if self.container_id else None)
         for record in self.records:
             writer.message(3, record.encode())
@@ -270,7 +285,9 @@ class Table:
         version_raw = reader.message(1, "version")
         cid_raw = reader.message(2, "container_id")
         return cls(
-            version=Version.decode(version_raw, f"{path}.version") if version_raw else Version(),
+            version=(
+                Version.decode(version_raw, f"{path}.version") if version_raw is not None else None
+            ),
             container_id=(
                 ContainerID.decode(cid_raw, f"{path}.container_id") if cid_raw is not None else None
             ),
@@ -282,7 +299,7 @@ class Table:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": self.version.to_json(),
+            "version": self.version.to_json() if self.version else None,
             "containerID": self.container_id.to_json() if self.container_id else None,
             "records": [r.to_json() for r in self.records],
         }
@@ -292,7 +309,7 @@ class Table:
         version = js.message(obj, "version", "version", path)
         cid = js.message(obj, "containerID", "container_id", path)
         return cls(
-            version=Version.from_json(version, f"{path}.version") if version else Version(),
+            version=Version.from_json(version, f"{path}.version") if version is not None else None,
             container_id=(
                 ContainerID.from_json(cid, f"{path}.containerID") if cid is not None else None
             ),

@@ -19,7 +19,8 @@ from tokens.wire.eacl import (
     Record,
     Role,
     Table,
-    parse_decimal,
+    compare_decimal,
+    is_decimal,
 )
 
 
@@ -78,15 +79,15 @@ def _filter_matches(item: Filter, request: Request) -> bool:
         return actual == item.value
     if item.match_type == MatchType.STRING_NOT_EQUAL:
         return actual != item.value
-    left, right = parse_decimal(actual), parse_decimal(item.value)
-    if left is None or right is None:
+    if not (is_decimal(actual) and is_decimal(item.value)):
         return False
+    order = compare_decimal(actual, item.value)
     if item.match_type == MatchType.NUM_GT:
-        return left > right
+        return order > 0
     if item.match_type == MatchType.NUM_GE:
-        return left >= right
+        return order >= 0
     if item.match_type == MatchType.NUM_LT:
-        return left < right
+        return order < 0
     if item.match_type == MatchType.NUM_LE:
-        return left <= right
-    return False  # MATCH_TYPE_UNSPECIFIED never matches
+        return order <= 0
+    return False  # MATCH_TYPE_UNSPECIFIED and unnamed match types never match
