@@ -7,7 +7,7 @@ Field 4 of the body differs by flavour: NeoFS writes the `issuer` owner id, Fros
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tokens.wire import jsonform as js
@@ -129,9 +129,12 @@ class BearerToken:
 
     body: BearerBody
     signature: Signature | None = None
+    # The body's bytes as received or signed (its stable encoding), so checks need not re-encode.
+    signed_data: bytes | None = field(default=None, compare=False, repr=False)
 
     def signed(self, signer: Signer, scheme: Scheme = Scheme.ECDSA_RFC6979_SHA256) -> BearerToken:
-        return BearerToken(self.body, sign_with(signer, self.body.encode(), scheme))
+        data = self.body.encode()
+        return BearerToken(self.body, sign_with(signer, data, scheme), data)
 
     def resolve_issuer(self) -> OwnerID | None:
         """The issuer field (NeoFS) or, when absent, the account of the signing key."""
@@ -145,12 +148,14 @@ class BearerToken:
             return None
 
     def check(self) -> Check:
-        return check_signature(self.body.encode(), self.signature, self.resolve_issuer())
+        data = self.signed_data if self.signed_data is not None else self.body.encode()
+        return check_signature(data, self.signature, self.resolve_issuer())
 
     def encode(self) -> bytes:
+        body = self.signed_data if self.signed_data is not None else self.body.encode()
         return (
             Writer()
-            .message(1, self.body.encode())
+            .message(1, body)
             .message(2, self.signature.encode() if self.signature else None)
             .getvalue()
         )
@@ -167,7 +172,7 @@ class BearerToken:
             Signature.decode(signature, f"{path}.signature") if signature is not None else None,
         )
         require_stable(data, token.encode(), path)
-        return token
+        return cls(token.body, token.signature, body)
 
     def to_json(self) -> dict[str, Any]:
         return {

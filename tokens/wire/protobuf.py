@@ -20,6 +20,9 @@ MAX_MESSAGE = 4 * 1024 * 1024  # a NeoFS gRPC message cap; nothing legitimate he
 MAX_REPEATED = 10_000
 
 
+_SMALL_VARINTS = [bytes([i]) for i in range(0x80)]
+
+
 class Writer:
     """Appends fields; callers write them in ascending field-number order."""
 
@@ -28,6 +31,8 @@ class Writer:
 
     @staticmethod
     def _varint(value: int) -> bytes:
+        if value < 0x80:
+            return _SMALL_VARINTS[value]
         out = bytearray()
         while True:
             byte = value & 0x7F
@@ -85,6 +90,8 @@ class Field:
 
 
 def _read_varint(data: bytes, pos: int, field: str) -> tuple[int, int]:
+    if pos < len(data) and data[pos] < 0x80:  # one-byte varints: most tags and lengths
+        return data[pos], pos + 1
     result = 0
     shift = 0
     while True:
@@ -106,31 +113,27 @@ def iter_fields(data: bytes, field: str) -> Iterator[Field]:
     """Yields the fields of one message; raises WireError on any framing fault."""
     if len(data) > MAX_MESSAGE:
         raise WireError(field, f"message larger than {MAX_MESSAGE} bytes")
-    pos = 0
-    while pos < len(data):
+    pos, end = 0, len(data)
+    while pos < end:
         key, pos = _read_varint(data, pos, field)
         number, wire_type = key >> 3, key & 7
         if number == 0:
             raise WireError(field, "field number 0 is invalid")
-        if wire_type == VARINT:
-            value, pos = _read_varint(data, pos, field)
-            yield Field(number, wire_type, value)
-        elif wire_type == LEN:
+        if wire_type == LEN:
             length, pos = _read_varint(data, pos, field)
-            if pos + length > len(data):
+            if pos + length > end:
                 raise WireError(field, f"field {number} truncated")
             yield Field(number, wire_type, data[pos : pos + length])
             pos += length
-        elif wire_type == FIXED64:
-            if pos + 8 > len(data):
+        elif wire_type == VARINT:
+            value, pos = _read_varint(data, pos, field)
+            yield Field(number, wire_type, value)
+        elif wire_type in (FIXED64, FIXED32):
+            size = 8 if wire_type == FIXED64 else 4
+            if pos + size > end:
                 raise WireError(field, f"field {number} truncated")
-            yield Field(number, wire_type, int.from_bytes(data[pos : pos + 8], "little"))
-            pos += 8
-        elif wire_type == FIXED32:
-            if pos + 4 > len(data):
-                raise WireError(field, f"field {number} truncated")
-            yield Field(number, wire_type, int.from_bytes(data[pos : pos + 4], "little"))
-            pos += 4
+            yield Field(number, wire_type, int.from_bytes(data[pos : pos + size], "little"))
+            pos += size
         else:
             raise WireError(field, f"unsupported wire type {wire_type}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tokens.wire import jsonform as js
@@ -285,17 +285,22 @@ class SessionToken:
 
     body: SessionBody
     signature: Signature | None = None
+    # The body's bytes as received or signed (its stable encoding), so checks need not re-encode.
+    signed_data: bytes | None = field(default=None, compare=False, repr=False)
 
     def signed(self, signer: Signer, scheme: Scheme = Scheme.ECDSA_RFC6979_SHA256) -> SessionToken:
-        return SessionToken(self.body, sign_with(signer, self.body.encode(), scheme))
+        data = self.body.encode()
+        return SessionToken(self.body, sign_with(signer, data, scheme), data)
 
     def check(self) -> Check:
-        return check_signature(self.body.encode(), self.signature, self.body.owner_id)
+        data = self.signed_data if self.signed_data is not None else self.body.encode()
+        return check_signature(data, self.signature, self.body.owner_id)
 
     def encode(self) -> bytes:
+        body = self.signed_data if self.signed_data is not None else self.body.encode()
         return (
             Writer()
-            .message(1, self.body.encode())
+            .message(1, body)
             .message(2, self.signature.encode() if self.signature else None)
             .getvalue()
         )
@@ -310,7 +315,7 @@ class SessionToken:
             Signature.decode(signature, f"{path}.signature") if signature is not None else None,
         )
         require_stable(data, token.encode(), path)
-        return token
+        return cls(token.body, token.signature, body)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from typing import Any
 
@@ -26,9 +27,18 @@ def check_signature(body: bytes, signature: Signature | None, issuer: OwnerID | 
         return Check.UNSIGNED
     if not verify(body, signature):
         return Check.BAD_SIGNATURE
-    if issuer is None or OwnerID.from_public_key(signature.key) != issuer:
+    if issuer is None or account_of(signature.key) != issuer:
         return Check.ISSUER_MISMATCH
     return Check.OK
+
+
+@functools.lru_cache(maxsize=4096)
+def account_of(key: bytes) -> OwnerID | None:
+    """The owner id a verified key derives (cached: few keys sign many tokens)."""
+    try:
+        return OwnerID.from_public_key(key)
+    except WireError:
+        return None
 
 
 def require_stable(data: bytes, reencoded: bytes, path: str) -> None:
