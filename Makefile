@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-deps lint bench bench-wire clean
+.PHONY: run test setup system-deps lint bench bench-wire bench-hsm clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,7 @@ system-deps:
 	bash scripts/system-deps.sh
 
 setup: system-deps $(STAMP)
+	$(PY) manage.py hsm_init
 	$(PY) manage.py migrate --noinput
 
 ## Serve the authority on its embedded defaults (SQLite, file-system broker) with the demo tenants.
@@ -37,10 +38,13 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy authority tokens hsm
 
 ## Benchmarks: print figures and ratios.
-bench: bench-wire
+bench: bench-wire bench-hsm
 
 bench-wire: $(STAMP)
 	$(PY) benchmarks/wire_verify.py
+
+bench-hsm: setup
+	$(PY) benchmarks/hsm_sign.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -7,6 +7,7 @@ local memory and Celery uses a broker that needs no server.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -168,6 +169,21 @@ AUTHORITY = {
     "SESSION_MAX_LIFETIME": env.int("SESSION_MAX_LIFETIME", default=7 * 24 * 3600),
     "AUDIT_KEY": env.str("AUDIT_KEY", default=""),
 }
+
+# The key store (hsm app). Without HSM_BACKEND: PKCS#11 when a module is found (SoftHSM2's by
+# default), else — in development only — the software store, labelled "not hardware-backed".
+HSM = {
+    "BACKEND": env.str("HSM_BACKEND", default=""),
+    "MODULE": env.str("HSM_MODULE", default=""),
+    "TOKEN_LABEL": env.str("HSM_TOKEN_LABEL", default="session-authority"),
+    "PIN": env.str("HSM_PIN", default=""),
+    "PIN_FILE": env.str("HSM_PIN_FILE", default=str(VAR_DIR / "hsm" / "user.pin")),
+    "SO_PIN_FILE": env.str("HSM_SO_PIN_FILE", default=str(VAR_DIR / "hsm" / "so.pin")),
+    "SOFTWARE_KEY": env.str("HSM_SOFTWARE_KEY", default=""),
+}
+# The project's own SoftHSM2 token lives under var/ (made by `manage.py hsm_init`), never in the
+# system's token directory. SoftHSM2 reads this variable when the module is initialised.
+os.environ.setdefault("SOFTHSM2_CONF", str(VAR_DIR / "softhsm" / "softhsm2.conf"))
 
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL",

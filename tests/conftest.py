@@ -105,3 +105,44 @@ def tenant(member: Callable[..., Any]) -> Callable[[Owner], dict[str, Any]]:
         return {"admin": admin, "container": container, "table": table}
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def softhsm_token(tmp_path_factory: Any) -> dict[str, str]:
+    """A fresh SoftHSM2 token for the test run (never the system's or the project's own)."""
+    import os
+    import shutil
+    import subprocess
+
+    from django.conf import settings as django_settings
+
+    from hsm.keystore import reset_keystore
+
+    util = shutil.which("softhsm2-util")
+    if util is None:
+        pytest.exit("softhsm2-util is missing: run `bash scripts/system-deps.sh`", returncode=3)
+    root = tmp_path_factory.mktemp("softhsm")
+    (root / "tokens").mkdir()
+    conf = root / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {root / 'tokens'}\nobjectstore.backend = file\n")
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    token = {
+        "label": "test-authority",
+        "pin": "1234-test",
+        "so_pin": "5678-test",
+        "conf": str(conf),
+    }
+    subprocess.run(  # noqa: S603 - fixed tool
+        [util, "--init-token", "--free", "--label", token["label"],
+         "--pin", token["pin"], "--so-pin", token["so_pin"]],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    django_settings.HSM = {
+        **django_settings.HSM,
+        "BACKEND": "pkcs11",
+        "MODULE": "/usr/lib/softhsm/libsofthsm2.so",
+        "TOKEN_LABEL": token["label"],
+        "PIN": token["pin"],
+    }
+    reset_keystore()
+    return token

@@ -39,7 +39,7 @@ from authority.services.eacl_tables import (
     eacl_table_delete,
     eacl_table_to_wire,
 )
-from authority.services.owners import membership_set, owner_public_key_set
+from authority.services.owners import membership_set, owner_create
 from tokens.wire.eacl_rules import format_rule
 
 ADMIN_ONLY = frozenset({Role.ADMIN})
@@ -77,20 +77,20 @@ class OwnerAdmin(OwnerScopedAdmin):
         return bytes(obj.public_key).hex() if obj.public_key else "—"
 
     def save_model(self, request: HttpRequest, obj: Owner, form: Any, change: bool) -> None:
+        if not change:
+            created = owner_create(actor=actor(request), name=obj.name, slug=obj.slug)
+            obj.pk = created.pk
+            return
         with transaction.atomic():
             super().save_model(request, obj, form, change)
             audit_record(
                 actor=actor(request),
                 owner=obj,
-                action="owner.update" if change else "owner.create",
+                action="owner.update",
                 object_type="owner",
                 object_id=obj.slug,
                 detail={"fields": form.changed_data},
             )
-            if obj.public_key and not obj.neofs_owner_id:
-                owner_public_key_set(
-                    actor=actor(request), owner=obj, public_key=bytes(obj.public_key)
-                )
 
 
 @admin.register(Membership)

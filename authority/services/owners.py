@@ -39,14 +39,21 @@ def owner_public_key_set(*, actor: Principal, owner: Owner, public_key: bytes) -
 def owner_create(
     *, actor: Principal, name: str, slug: str, public_key: bytes | None = None
 ) -> Owner:
+    """A new tenant. With `public_key` the owner keeps its own wallet and signs its tokens
+    itself; otherwise its P-256 key is generated in the HSM. Either key gives the owner id."""
+    from hsm.models import KeyPurpose  # hsm builds on tenancy; imported here, not at load
+    from hsm.services import key_generate
+
     if Owner.objects.filter(slug=slug).exists():
         raise InvalidInput("An owner with this slug exists.", field="slug")
-    owner = Owner.objects.create(name=name, slug=slug)
+    owner = Owner.objects.create(name=name, slug=slug, signs_own_tokens=public_key is not None)
     audit_record(
         actor=actor, owner=owner, action="owner.create", object_type="owner", object_id=slug
     )
-    if public_key is not None:
-        owner_public_key_set(actor=actor, owner=owner, public_key=public_key)
+    if public_key is None:
+        key = key_generate(purpose=KeyPurpose.OWNER_SIGNING, owner=owner, actor=actor)
+        public_key = bytes(key.public_key or b"")
+    owner_public_key_set(actor=actor, owner=owner, public_key=public_key)
     return owner
 
 

@@ -1,0 +1,64 @@
+"""Creates the project's SoftHSM2 token under var/ (idempotent): config, token, user and officer
+PINs in 0600 files. Security-officer work (token initialisation) happens only here."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from hsm.conf import hsm_config
+
+
+def _write_secret(path: Path, value: str) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.write_text(value)
+    path.chmod(0o600)
+
+
+class Command(BaseCommand):
+    help = "Initialise the project's SoftHSM2 token under var/softhsm (skipped if it exists)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        config = hsm_config()
+        if config.backend != "pkcs11":
+            self.stdout.write("HSM_BACKEND is software: nothing to initialise.")
+            return
+        util = shutil.which("softhsm2-util")
+        if util is None:
+            raise CommandError("softhsm2-util not found: install Debian's softhsm2 package.")
+        conf = Path(os.environ["SOFTHSM2_CONF"])
+        tokens = conf.parent / "tokens"
+        if not conf.exists():
+            tokens.mkdir(mode=0o700, parents=True, exist_ok=True)
+            conf.write_text(
+                f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
+            )
+        listing = subprocess.run(  # noqa: S603 - fixed tool, no shell
+            [util, "--show-slots"], capture_output=True, text=True, check=False
+        ).stdout
+        if f"Label:            {config.token_label}" in listing:
+            self.stdout.write(f"Token {config.token_label!r} exists.")
+            return
+        options_ = settings.HSM
+        user_pin = config.pin or secrets.token_hex(16)
+        so_pin = secrets.token_hex(16)
+        if not config.pin:
+            _write_secret(Path(options_["PIN_FILE"]), user_pin)
+        _write_secret(Path(options_["SO_PIN_FILE"]), so_pin)
+        result = subprocess.run(  # noqa: S603 - fixed tool, no shell; PINs never printed
+            [util, "--init-token", "--free", "--label", config.token_label,
+             "--pin", user_pin, "--so-pin", so_pin],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise CommandError(f"softhsm2-util failed: {result.stderr.strip()}")
+        self.stdout.write(
+            self.style.SUCCESS(f"Token {config.token_label!r} initialised in {tokens}.")
+        )
