@@ -86,16 +86,14 @@ def main() -> None:
         cleanup = PKCS11KeyStore(config)
         cleanup.destroy(key_id=key_id)
         cleanup.close()
-    print(
-        f"ECDSA P-256 signatures in {config.module} (token {config.token_label!r}), {SECONDS:.0f} s each"
-    )
-    print(f"  bare python-pkcs11 loop, one session   {bare:9,.0f} /s")
-    print(
-        f"  session pool, 1 process                {pool:9,.0f} /s  pool/bare {pool / bare:.2f} (target >= 0.9)"
-    )
-    print(
-        f"  session pool, 2 processes              {pool_two:9,.0f} /s  2/1 {pool_two / pool:.2f} (target >= 1.5)"
-    )
+    print(f"ECDSA P-256 signatures, {config.module}, token {config.token_label!r}")
+    rows = [
+        ("bare python-pkcs11 loop, one session", bare, ""),
+        ("session pool, 1 process", pool, f"pool/bare {pool / bare:.2f} (target >= 0.9)"),
+        ("session pool, 2 processes", pool_two, f"2/1 {pool_two / pool:.2f} (target >= 1.5)"),
+    ]
+    for label, figure, ratio in rows:
+        print(f"  {label:<40}{figure:9,.0f} /s  {ratio}")
 
 
 if __name__ == "__main__":
