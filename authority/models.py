@@ -256,10 +256,12 @@ class AuditChain(models.Model):
 
 
 class AuditEvent(models.Model):
-    """An append-only audit row, chained by HMAC to the previous row of its owner's chain."""
+    """An append-only audit row: MACed when written, chained to its owner's chain when sealed."""
 
-    chain = models.ForeignKey(AuditChain, on_delete=models.PROTECT, related_name="events")
-    seq = models.PositiveBigIntegerField()
+    chain = models.ForeignKey(
+        AuditChain, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
+    )
+    seq = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
     actor = models.CharField(max_length=200)
     owner = models.ForeignKey(
@@ -273,15 +275,23 @@ class AuditEvent(models.Model):
     client_address = models.GenericIPAddressField(null=True, blank=True)
     token_fingerprint = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64)
+    row_mac = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        ordering = ["chain", "seq"]
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["chain", "seq"], name="audit_event_chain_seq")
         ]
-        indexes = [models.Index(fields=["owner", "created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "created_at"]),
+            models.Index(
+                fields=["owner", "id"],
+                condition=models.Q(seq__isnull=True),
+                name="audit_event_unsealed",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action}"

@@ -8,7 +8,13 @@ from django.core.management.base import CommandError
 
 from authority.models import AuditChain, AuditEvent
 from authority.principals import SYSTEM
-from authority.services.audit import audit_chain_verify, audit_record, token_fingerprint
+from authority.services.audit import (
+    audit_chain_verify,
+    audit_record,
+    audit_seal,
+    audit_unsealed_count,
+    token_fingerprint,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +24,7 @@ def events(acme, globex):
     for index in range(5):
         audit_record(actor=SYSTEM, owner=acme, action="test.event", object_id=str(index))
         audit_record(actor=SYSTEM, owner=globex, action="test.event", object_id=str(index))
+    audit_seal()
     return AuditEvent.objects.filter(owner=acme).order_by("seq")
 
 
@@ -29,6 +36,29 @@ def test_untouched_chains_verify(events):
 def test_each_owner_has_its_own_chain(events, acme, globex):
     assert AuditChain.objects.get(owner=acme).last_seq == 5
     assert AuditChain.objects.get(owner=globex).last_seq == 5
+
+
+def test_writes_are_single_inserts_and_sealing_chains_them(acme, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        audit_record(actor=SYSTEM, owner=acme, action="test.hot_path")
+    assert audit_unsealed_count() == 1
+    assert audit_seal() == 1 and audit_unsealed_count() == 0
+    assert audit_seal() == 0  # idempotent
+    assert audit_chain_verify() == []
+
+
+def test_sealing_continues_the_chain_in_batches(events, acme):
+    for index in range(7):
+        audit_record(actor=SYSTEM, owner=acme, action="test.more", object_id=str(index))
+    assert audit_seal(batch_size=3) == 7
+    assert AuditChain.objects.get(owner=acme).last_seq == 12
+    assert audit_chain_verify() == []
+
+
+def test_edited_unsealed_row_is_detected(acme):
+    event = audit_record(actor=SYSTEM, owner=acme, action="test.event")
+    AuditEvent.objects.filter(pk=event.pk).update(outcome="failure")
+    assert any("unsealed" in p.problem for p in audit_chain_verify())
 
 
 def test_edited_row_is_detected(events):
@@ -63,7 +93,7 @@ def test_recomputed_plain_hash_does_not_pass(events):
 
     row = events[0]
     forged = hashlib.sha256(b"forged").hexdigest()
-    AuditEvent.objects.filter(pk=row.pk).update(action="test.forged", hash=forged)
+    AuditEvent.objects.filter(pk=row.pk).update(action="test.forged", row_mac=forged, hash=forged)
     assert audit_chain_verify()
 
 

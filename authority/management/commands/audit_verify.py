@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from authority.services.audit import audit_chain_verify
+from authority.services.audit import audit_chain_verify, audit_unsealed_count
 
 
 class Command(BaseCommand):
@@ -17,3 +17,6 @@ class Command(BaseCommand):
         if problems:
             raise CommandError(f"{len(problems)} audit chain problem(s) found")
         self.stdout.write(self.style.SUCCESS("Every audit chain verifies."))
+        unsealed = audit_unsealed_count()
+        if unsealed:
+            self.stdout.write(f"{unsealed} row(s) not yet sealed (their contents verify).")
