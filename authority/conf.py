@@ -16,6 +16,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_RENEW_PERIOD": 24 * 3600,
     "SESSION_MAX_LIFETIME": 7 * 24 * 3600,
     "AUDIT_KEY": "",
+    "ISSUER": "session-authority",
+    "ACCESS_TOKEN_AUDIENCE": "neofs",
+    "PROOF_WINDOW": 60,
 }
 
 

@@ -18,6 +18,13 @@ class InvalidInput(AuthorityError):
     code = "invalid"
 
 
+class BadCredentials(AuthorityError):
+    """No usable credential: an unknown or wrong token, a failed proof of possession."""
+
+    status = 401
+    code = "invalid_token"
+
+
 class NotAllowed(AuthorityError):
     """Authenticated, can see the object, but may not do this to it."""
 

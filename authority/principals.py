@@ -24,6 +24,14 @@ class Principal:
             return f"user:{self.user.get_username()}"
         return f"system:{self.system or 'authority'}"
 
+    def same_as(self, *, user_id: int | None, application_id: int | None) -> bool:
+        """Whether this principal is the one these foreign keys name (e.g. a session's renewer)."""
+        if self.application is not None:
+            return application_id is not None and application_id == self.application.pk
+        if self.user is not None:
+            return application_id is None and user_id is not None and user_id == self.user.pk
+        return False
+
     def membership_q(self, prefix: str = "") -> Q:
         """Matches this principal's memberships; `prefix` is the path to Membership."""
         if self.application is not None:

@@ -6,7 +6,7 @@ import uuid
 
 from django.db.models import QuerySet
 
-from authority.errors import NotFound
+from authority.errors import InvalidInput, NotFound
 from authority.models import Container, EACLTable, Membership, Owner, Role
 from authority.principals import Principal
 
@@ -61,3 +61,27 @@ def eacl_table_get(*, principal: Principal, public_id: str) -> EACLTable:
     if table is None:
         raise NotFound("No such eACL table.")
     return table
+
+
+def member_principal_get(*, owner: Owner, label: str) -> Principal:
+    """A principal of `owner` named as `user:<username>` or `app:<client_id>`."""
+    kind, _, name = label.partition(":")
+    membership = None
+    if kind == "user" and name:
+        membership = (
+            Membership.objects.select_related("user")
+            .filter(owner=owner, user__username=name)
+            .first()
+        )
+    elif kind == "app" and name:
+        membership = (
+            Membership.objects.select_related("application")
+            .filter(owner=owner, application__client_id=name)
+            .first()
+        )
+    if membership is None:
+        raise InvalidInput(
+            "Not a principal of this owner (use user:<username> or app:<client_id>).",
+            field="renewer",
+        )
+    return Principal(user=membership.user, application=membership.application)

@@ -141,6 +141,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "authority.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_THROTTLE_RATES": {
+        "trade": env.str("THROTTLE_TRADE", default="600/minute"),
+        "token": env.str("THROTTLE_TOKEN", default="600/minute"),
+        "introspect": env.str("THROTTLE_INTROSPECT", default="1200/minute"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -168,6 +173,9 @@ AUTHORITY = {
     "SESSION_RENEW_PERIOD": env.int("SESSION_RENEW_PERIOD", default=24 * 3600),
     "SESSION_MAX_LIFETIME": env.int("SESSION_MAX_LIFETIME", default=7 * 24 * 3600),
     "AUDIT_KEY": env.str("AUDIT_KEY", default=""),
+    "ISSUER": env.str("ACCESS_TOKEN_ISSUER", default="session-authority"),
+    "ACCESS_TOKEN_AUDIENCE": env.str("ACCESS_TOKEN_AUDIENCE", default="neofs"),
+    "PROOF_WINDOW": env.int("PROOF_WINDOW", default=60),
 }
 
 # The key store (hsm app). Without HSM_BACKEND: PKCS#11 when a module is found (SoftHSM2's by

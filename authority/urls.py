@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from authority import health
 from authority.api import clock, tenancy
+from tokens.api.trade import JWKSApi
 
 api_v1 = [
     path("epoch", clock.EpochApi.as_view(), name="epoch"),
@@ -29,6 +30,7 @@ urlpatterns = [
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path(".well-known/jwks.json", JWKSApi.as_view(), name="jwks"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
 ]

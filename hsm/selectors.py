@@ -26,3 +26,40 @@ def key_verifying_list(*, purpose: KeyPurpose, owner: Owner | None = None) -> Qu
     return KeyRecord.objects.filter(
         purpose=purpose, owner=owner, state__in=[KeyState.ACTIVE, KeyState.RETIRED]
     )
+
+
+_ACTIVE_CACHE_SECONDS = 30.0
+_active_cache: dict[tuple[str, int | None], tuple[float, KeyRecord]] = {}
+
+
+def key_active_cached(*, purpose: KeyPurpose, owner: Owner | None = None) -> KeyRecord:
+    """The active key, from a per-process cache refreshed every 30 s: the hot paths (trade,
+    introspect) then spend no query on it. A rotation is seen within 30 s; until then the retired
+    key, which still verifies, goes on signing."""
+    import time
+
+    cache_key = (str(purpose), owner.pk if owner else None)
+    cached = _active_cache.get(cache_key)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < _ACTIVE_CACHE_SECONDS:
+        return cached[1]
+    key = key_active_get(purpose=purpose, owner=owner)
+    _active_cache[cache_key] = (now, key)
+    return key
+
+
+def key_cache_clear() -> None:
+    _active_cache.clear()
+    _by_pk.clear()
+
+
+_by_pk: dict[int, KeyRecord] = {}
+
+
+def key_by_pk_cached(pk: int) -> KeyRecord:
+    """A key record by primary key, cached per process (its CKA_ID and material never change;
+    a destroyed key fails in the key store itself)."""
+    key = _by_pk.get(pk)
+    if key is None:
+        key = _by_pk[pk] = KeyRecord.objects.get(pk=pk)
+    return key

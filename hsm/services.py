@@ -108,6 +108,7 @@ def key_rotate(
         )
         labels = list(retired.values_list("label", flat=True))
         retired.update(state=KeyState.RETIRED, retired_at=timezone.now())
+        transaction.on_commit(_clear_key_caches)  # this process sees the new key at once
         audit_record(
             actor=actor, owner=owner, action="key.rotate", object_type="key",
             object_id=new.label, detail={"retired": labels},
@@ -134,3 +135,21 @@ def key_destroy(*, key: KeyRecord, actor: Principal = SYSTEM) -> KeyRecord:
 
 def _material(key: KeyRecord) -> bytes:
     return bytes(key.material) if key.material else b""
+
+
+def key_active_or_generate(*, purpose: KeyPurpose, owner: Owner | None = None) -> KeyRecord:
+    """The active key for a purpose, generated on first need (authority-wide keys)."""
+    from hsm.selectors import key_active_cached, key_cache_clear
+
+    try:
+        return key_active_cached(purpose=purpose, owner=owner)
+    except KeyUnusable:
+        key = key_generate(purpose=purpose, owner=owner)
+        key_cache_clear()
+        return key
+
+
+def _clear_key_caches() -> None:
+    from hsm.selectors import key_cache_clear
+
+    key_cache_clear()

@@ -13,13 +13,13 @@ from oauth2_provider.models import AccessToken
 from rest_framework.test import APIClient
 
 from authority.models import Owner, Role
-from authority.principals import Principal
+from authority.principals import SYSTEM, Principal
+from authority.services.owners import owner_create
 from authority.services.eacl_tables import eacl_table_create
 from tests.factories import (
     ApplicationFactory,
     ContainerFactory,
     MembershipFactory,
-    OwnerFactory,
     UserFactory,
 )
 from tokens.wire import eacl as wire
@@ -34,12 +34,13 @@ def fast_password_hashing(settings: Any) -> None:
 
 @pytest.fixture
 def acme(db: Any) -> Owner:
-    return OwnerFactory(slug="acme", name="Acme")
+    """A tenant with its P-256 key in the (test) HSM, made by the real service."""
+    return owner_create(actor=SYSTEM, name="Acme", slug="acme")
 
 
 @pytest.fixture
 def globex(db: Any) -> Owner:
-    return OwnerFactory(slug="globex", name="Globex")
+    return owner_create(actor=SYSTEM, name="Globex", slug="globex")
 
 
 @pytest.fixture

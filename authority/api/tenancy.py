@@ -9,17 +9,16 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors
+from authority.api.common import owner_for_write, paginated, valid_data
 from authority.api.fields import Base58Field, BasicACLField
 from authority.api.permissions import principal
 from authority.errors import InvalidInput, NotFound
 from authority.models import Container, EACLTable, Owner
-from authority.principals import Principal
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -36,22 +35,6 @@ from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_rule, parse_rule
 from tokens.wire.errors import WireError
 from tokens.wire.ids import decode_base58
-
-
-def _paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
-    paginator = LimitOffsetPagination()
-    page: Any = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response(serializer(page, many=True).data)
-
-
-def _owner_for_write(actor: Principal, slug: str | None) -> Owner:
-    """The named owner, or the caller's only owner when none is named."""
-    if slug:
-        return selectors.owner_get(principal=actor, slug=slug)
-    owners = list(selectors.owner_list(principal=actor)[:2])
-    if len(owners) != 1:
-        raise InvalidInput("Name the owner (you belong to several, or none).", field="owner")
-    return owners[0]
 
 
 class OwnerOutput(serializers.Serializer):
@@ -71,7 +54,7 @@ class OwnerOutput(serializers.Serializer):
 class OwnerListApi(APIView):
     @extend_schema(responses=OwnerOutput(many=True), operation_id="owners_list")
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginated(
             request, self, selectors.owner_list(principal=principal(request)), OwnerOutput
         )
 
@@ -101,7 +84,7 @@ class ContainerListApi(APIView):
 
     @extend_schema(responses=ContainerOutput(many=True), operation_id="containers_list")
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginated(
             request, self, selectors.container_list(principal=principal(request)), ContainerOutput
         )
 
@@ -111,11 +94,11 @@ class ContainerListApi(APIView):
         operation_id="containers_create",
     )
     def post(self, request: Request) -> Response:
-        data = _valid(self.ContainerCreateInput, request)
+        data = valid_data(self.ContainerCreateInput, request)
         actor = principal(request)
         container = container_create(
             actor=actor,
-            owner=_owner_for_write(actor, data.get("owner")),
+            owner=owner_for_write(actor, data.get("owner")),
             name=data["name"],
             cid=data.get("container_id"),
             basic_acl=data.get("basic_acl"),
@@ -145,7 +128,7 @@ class ContainerDetailApi(APIView):
     )
     def patch(self, request: Request, container_id: str) -> Response:
         container = self._get(request, container_id)
-        data = _valid(self.ContainerUpdateInput, request)
+        data = valid_data(self.ContainerUpdateInput, request)
         changes = ContainerChanges()
         if "name" in data:
             changes["name"] = data["name"]
@@ -217,7 +200,7 @@ class EACLTableInput(serializers.Serializer):
 class EACLTableListApi(APIView):
     @extend_schema(responses=EACLTableOutput(many=True), operation_id="eacl_tables_list")
     def get(self, request: Request) -> Response:
-        return _paginated(
+        return paginated(
             request, self, selectors.eacl_table_list(principal=principal(request)), EACLTableOutput
         )
 
@@ -225,7 +208,7 @@ class EACLTableListApi(APIView):
         request=EACLTableInput, responses={201: EACLTableOutput}, operation_id="eacl_tables_create"
     )
     def post(self, request: Request) -> Response:
-        data = _valid(EACLTableInput, request)
+        data = valid_data(EACLTableInput, request)
         actor = principal(request)
         table = data.get("wire_table") or wire.Table(container_id=None)
         cid = data.get("container") or (table.container_id.value if table.container_id else None)
@@ -233,7 +216,7 @@ class EACLTableListApi(APIView):
         if container is not None and not data.get("owner"):
             owner = container.owner
         else:
-            owner = _owner_for_write(actor, data.get("owner"))
+            owner = owner_for_write(actor, data.get("owner"))
         row = eacl_table_create(
             actor=actor, owner=owner, name=data["name"], container=container, table=table
         )
@@ -255,7 +238,7 @@ class EACLTableDetailApi(APIView):
     def patch(self, request: Request, table_id: str) -> Response:
         actor = principal(request)
         row = selectors.eacl_table_get(principal=actor, public_id=table_id)
-        data = _valid(self.EACLTableUpdateInput, request)
+        data = valid_data(self.EACLTableUpdateInput, request)
         row = eacl_table_update(
             actor=actor, eacl_table=row, name=data.get("name"), table=data.get("wire_table")
         )
@@ -268,14 +251,6 @@ class EACLTableDetailApi(APIView):
             actor=actor, eacl_table=selectors.eacl_table_get(principal=actor, public_id=table_id)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-def _valid(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
-    if not isinstance(request.data, dict):
-        raise InvalidInput("The body must be a JSON object.")
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 def _table_of_owner(request: Request, public_id: Any, owner: Owner) -> EACLTable:

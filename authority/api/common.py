@@ -1,0 +1,40 @@
+"""Helpers every thin API view shares: validated input, pagination, the owner a write targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authority import selectors
+from authority.errors import InvalidInput
+from authority.models import Owner
+from authority.principals import Principal
+
+
+def paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
+    paginator = LimitOffsetPagination()
+    page: Any = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+def owner_for_write(actor: Principal, slug: str | None) -> Owner:
+    """The named owner, or the caller's only owner when none is named."""
+    if slug:
+        return selectors.owner_get(principal=actor, slug=slug)
+    owners = list(selectors.owner_list(principal=actor)[:2])
+    if len(owners) != 1:
+        raise InvalidInput("Name the owner (you belong to several, or none).", field="owner")
+    return owners[0]
+
+
+def valid_data(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    if not isinstance(request.data, dict):
+        raise InvalidInput("The body must be a JSON object.")
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

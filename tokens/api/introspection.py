@@ -1,0 +1,40 @@
+"""RFC 7662 introspection and RFC 7009 revocation, for authenticated clients of the owner."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authority.api.common import valid_data
+from authority.api.permissions import principal
+from tokens.api.throttles import IntrospectThrottle
+from tokens.services.introspection import token_introspect, token_revoke
+
+
+class TokenInput(serializers.Serializer):
+    token = serializers.CharField(max_length=8192)
+    token_type_hint = serializers.CharField(required=False, max_length=64)
+
+
+class IntrospectApi(APIView):
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
+    throttle_classes = [IntrospectThrottle]
+
+    @extend_schema(request=TokenInput, responses={200: dict}, operation_id="introspect")
+    def post(self, request: Request) -> Response:
+        data = valid_data(TokenInput, request)
+        return Response(token_introspect(actor=principal(request), token=data["token"]))
+
+
+class RevokeApi(APIView):
+    parser_classes = [FormParser, MultiPartParser, JSONParser]
+
+    @extend_schema(request=TokenInput, responses={200: dict}, operation_id="revoke")
+    def post(self, request: Request) -> Response:
+        data = valid_data(TokenInput, request)
+        token_revoke(actor=principal(request), token=data["token"])
+        return Response({})  # RFC 7009 §2.2: 200 whether or not the token was known

@@ -1,0 +1,125 @@
+"""Sessions (broker session + NeoFS session token in one record) and revoked access tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+import base58
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class SessionKind(models.TextChoices):
+    DELEGATION = "delegation", "Delegation (opaque sa1 token)"
+    STATIC = "static", "Static (NeoFS token for a trusted party's key)"
+    DYNAMIC = "dynamic", "Dynamic (session key held in the HSM)"
+
+
+class SessionContext(models.TextChoices):
+    OBJECT = "object", "Object"
+    CONTAINER = "container", "Container"
+
+
+OBJECT_VERBS = ("PUT", "GET", "HEAD", "SEARCH", "DELETE", "RANGE", "RANGEHASH")
+CONTAINER_VERBS = ("PUT", "DELETE", "SETEACL")
+
+
+class SessionState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Session(models.Model):
+    """A time-bound power of attorney an owner delegated: who, to whom, for what, until when."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey("authority.Owner", on_delete=models.PROTECT, related_name="sessions")
+    subject = models.CharField(max_length=200, help_text="The principal who asked for it.")
+    renewer_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="renewable_sessions",
+    )  # fmt: skip
+    renewer_application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="renewable_sessions",
+    )  # fmt: skip
+    kind = models.CharField(max_length=12, choices=SessionKind.choices)
+    context = models.CharField(max_length=10, choices=SessionContext.choices)
+    verbs = models.JSONField(default=list)
+    container_cid = models.BinaryField(
+        max_length=32, null=True, blank=True, help_text="Null: wildcard (container context only)."
+    )
+    objects_list = models.JSONField(
+        "objects", default=list, blank=True, help_text="Base58 object ids; empty: whole container."
+    )
+    session_key = models.BinaryField(max_length=33, null=True, blank=True)
+    dynamic_key = models.ForeignKey(
+        "hsm.KeyRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    token = models.BinaryField(null=True, blank=True, help_text="The signed NeoFS session token.")
+    secret_digest = models.CharField(max_length=64, blank=True)
+    secret_key = models.ForeignKey(
+        "hsm.KeyRecord", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The HMAC key that made secret_digest.",
+    )  # fmt: skip
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    max_expires_at = models.DateTimeField()
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    expired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the expiry sweep marked it expired."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(
+                fields=["expires_at"],
+                condition=models.Q(cancelled_at__isnull=True, expired_at__isnull=True),
+                name="session_live_by_expiry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} session {self.id}"
+
+    @property
+    def container_id(self) -> str | None:
+        return base58.b58encode(bytes(self.container_cid)).decode() if self.container_cid else None
+
+    @property
+    def renewer_label(self) -> str:
+        if self.renewer_application_id:
+            return f"app:{self.renewer_application.client_id}"  # type: ignore[union-attr]
+        if self.renewer_user_id:
+            return f"user:{self.renewer_user.get_username()}"  # type: ignore[union-attr]
+        return ""
+
+    def state_at(self, moment: object = None) -> SessionState:
+        now = moment or timezone.now()
+        if self.cancelled_at is not None:
+            return SessionState.CANCELLED
+        if self.expires_at <= now:  # type: ignore[operator]
+            return SessionState.EXPIRED
+        return SessionState.ACTIVE
+
+    @property
+    def state(self) -> SessionState:
+        return self.state_at()
+
+
+class RevokedAccessToken(models.Model):
+    """An access token revoked before its expiry (RFC 7009); kept until it would have expired."""
+
+    jti = models.CharField(max_length=64, unique=True)
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    expires_at = models.DateTimeField(db_index=True)
+    revoked_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.jti

@@ -1,0 +1,56 @@
+"""Owner-scoped reads of sessions."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from authority.errors import InvalidInput, NotFound
+from authority.principals import Principal
+from authority.selectors import owner_list
+from tokens.models import Session, SessionState
+
+
+def session_list(
+    *,
+    principal: Principal,
+    state: str | None = None,
+    renewer: str | None = None,
+    container: bytes | None = None,
+) -> QuerySet[Session]:
+    sessions = Session.objects.filter(owner__in=owner_list(principal=principal)).select_related(
+        "owner", "renewer_user", "renewer_application"
+    )
+    now = timezone.now()
+    if state == SessionState.ACTIVE:
+        sessions = sessions.filter(cancelled_at__isnull=True, expires_at__gt=now)
+    elif state == SessionState.EXPIRED:
+        sessions = sessions.filter(cancelled_at__isnull=True, expires_at__lte=now)
+    elif state == SessionState.CANCELLED:
+        sessions = sessions.filter(cancelled_at__isnull=False)
+    elif state:
+        raise InvalidInput("One of active, expired, cancelled.", field="state")
+    if renewer:
+        kind, _, name = renewer.partition(":")
+        if kind == "user":
+            sessions = sessions.filter(renewer_user__username=name)
+        elif kind == "app":
+            sessions = sessions.filter(renewer_application__client_id=name)
+        else:
+            raise InvalidInput("user:<username> or app:<client_id>.", field="renewer")
+    if container is not None:
+        sessions = sessions.filter(container_cid=container)
+    return sessions
+
+
+def session_get(*, principal: Principal, session_id: str) -> Session:
+    try:
+        parsed = uuid.UUID(str(session_id))
+    except ValueError:
+        raise NotFound("No such session.") from None
+    session = session_list(principal=principal).filter(Q(pk=parsed)).first()
+    if session is None:
+        raise NotFound("No such session.")
+    return session

@@ -1,0 +1,1 @@
+"""Writes of the tokens app: session lifecycle, trades, introspection and revocation."""

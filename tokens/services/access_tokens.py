@@ -1,0 +1,274 @@
+"""Trading a session token for a short-lived access token (broker GetAccessToken, RFC 8693), and
+the access tokens themselves: ES256 JWTs in the RFC 9068 profile, signed in the HSM.
+
+The hot path: one query for the session (with its owner), one INSERT for the audit row; keys come
+from per-process caches and the access-token cache (Redis when configured) holds issued tokens.
+Every trade re-reads the session, so a cancelled or expired session trades nothing at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hmac
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from django.core.cache import cache
+from django.utils import timezone
+
+from authority.conf import authority_settings
+from authority.epoch import current_epoch
+from authority.errors import BadCredentials, Conflict, InvalidInput
+from authority.principals import Principal
+from authority.services.audit import audit_record
+from hsm.models import KeyPurpose, KeyRecord
+from hsm.selectors import key_by_pk_cached, key_verifying_list
+from hsm.services import key_active_or_generate, key_sign
+from tokens.models import Session, SessionKind, SessionState
+from tokens.services.delegation import delegation_digest_matches, delegation_token_parse
+from tokens.wire.errors import WireError
+from tokens.wire.session import SessionToken
+from tokens.wire.signature import Scheme, Signature, load_public_key, verify
+
+MIN_REUSE_SECONDS = 30  # a cached token is handed out again only while it has this much life
+
+
+@dataclass(frozen=True)
+class Proof:
+    """Proof of possession of a static token's session key (SPEC §4.3)."""
+
+    time: int
+    nonce: str
+    signature: bytes
+
+
+@dataclass(frozen=True)
+class TradeResult:
+    access_token: str
+    expires_in: int
+    scope: str
+    session: Session
+    cached: bool
+
+
+def _b64url(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def key_kid(key: KeyRecord) -> str:
+    return bytes(key.key_id).hex()
+
+
+def proof_message(session_id: uuid.UUID, time: int, nonce: str) -> bytes:
+    return f"trade:{session_id}:{time}:{nonce}".encode()
+
+
+def _session_by_id(session_id: uuid.UUID) -> Session | None:
+    return Session.objects.select_related("owner").filter(pk=session_id).first()
+
+
+def session_from_subject_token(subject_token: str, proof: Proof | None) -> Session:
+    """The session a presented token proves, or BadCredentials (never saying which part failed)."""
+    parsed = delegation_token_parse(subject_token)
+    if parsed is not None:
+        session = _session_by_id(parsed[0])
+        if (
+            session is None
+            or session.kind != SessionKind.DELEGATION
+            or session.secret_key_id is None
+            or not delegation_digest_matches(
+                key_by_pk_cached(session.secret_key_id),
+                session.id,
+                parsed[1],
+                session.secret_digest,
+            )
+        ):
+            raise BadCredentials("Unknown or invalid session token.")
+        return session
+    return _session_from_neofs_token(subject_token, proof)
+
+
+def _session_from_neofs_token(subject_token: str, proof: Proof | None) -> Session:
+    try:
+        raw = base64.b64decode(subject_token, validate=True)
+        token = SessionToken.decode(raw)
+        session_id = uuid.UUID(bytes=token.body.id)
+    except (ValueError, WireError):
+        raise BadCredentials("Unknown or invalid session token.") from None
+    session = _session_by_id(session_id)
+    if (
+        session is None
+        or session.token is None
+        or not hmac.compare_digest(bytes(session.token), raw)
+    ):
+        raise BadCredentials("Unknown or invalid session token.")
+    lifetime = token.body.lifetime
+    if lifetime is None or not lifetime.valid_at(current_epoch()):
+        raise Conflict("The NeoFS session token is outside its epoch lifetime.")
+    if proof is None:
+        raise BadCredentials("A NeoFS session token needs a proof of possession of its key.")
+    _check_proof(session, token.body.session_key, proof)
+    return session
+
+
+def _check_proof(session: Session, session_key: bytes, proof: Proof) -> None:
+    window = authority_settings.PROOF_WINDOW
+    if abs(timezone.now().timestamp() - proof.time) > window:
+        raise BadCredentials(f"The proof's time is more than {window} s away.")
+    if not 8 <= len(proof.nonce) <= 128:
+        raise InvalidInput("The nonce has 8 to 128 characters.", field="proof.nonce")
+    message = proof_message(session.id, proof.time, proof.nonce)
+    if not verify(message, Signature(session_key, proof.signature, Scheme.ECDSA_RFC6979_SHA256)):
+        raise BadCredentials("The proof of possession does not verify.")
+    # Single use: the nonce is remembered past the time window (cache.add is atomic in Redis).
+    if not cache.add(f"sa:pop:{session.id}:{proof.nonce}", 1, timeout=3 * window):
+        raise BadCredentials("This proof was already used.")
+
+
+def _scope(session: Session, scope: str | None) -> list[str]:
+    if not scope:
+        return list(session.verbs)
+    wanted = scope.split()
+    extra = [verb for verb in wanted if verb not in session.verbs]
+    if extra:
+        raise InvalidInput(f"Beyond the session's verbs: {', '.join(extra)}.", field="scope")
+    return [verb for verb in session.verbs if verb in wanted]  # the session's order, deduplicated
+
+
+def _cache_key(session_id: uuid.UUID) -> str:
+    return f"sa:at:{session_id}"
+
+
+def access_token_cache_drop(session_id: uuid.UUID) -> None:
+    cache.delete(_cache_key(session_id))
+
+
+def access_token_trade(
+    *, subject_token: str, scope: str | None = None, audience: str | None = None,
+    proof: Proof | None = None,
+) -> TradeResult:  # fmt: skip
+    """A session token for an access token scoped to the session (or narrower)."""
+    session = session_from_subject_token(subject_token, proof)
+    now = timezone.now()
+    state = session.state_at(now)
+    if state != SessionState.ACTIVE:
+        raise Conflict(f"The session is {state}.")
+    verbs = _scope(session, scope)
+    audience = audience or authority_settings.ACCESS_TOKEN_AUDIENCE
+    slot = f"{' '.join(verbs)}|{audience}"
+    issued: dict[str, tuple[str, float]] = cache.get(_cache_key(session.id)) or {}
+    cached = issued.get(slot)
+    if cached is not None and cached[1] - now.timestamp() >= MIN_REUSE_SECONDS:
+        token, expires = cached
+        reused = True
+    else:
+        expires_at = min(
+            now + dt.timedelta(seconds=authority_settings.ACCESS_TOKEN_TTL), session.expires_at
+        )
+        if (expires_at - now).total_seconds() < 1:
+            raise Conflict("The session expires too soon to issue an access token.")
+        token, _ = _sign_access_token(session, verbs, audience, now, expires_at)
+        expires, reused = expires_at.timestamp(), False
+        issued[slot] = (token, expires)
+        cache.set(_cache_key(session.id), issued, timeout=int(expires - now.timestamp()) + 1)
+    audit_record(
+        actor=Principal(system=f"session-holder:{session.id}"),
+        owner=session.owner,
+        action="session.trade",
+        object_type="session",
+        object_id=str(session.id),
+        token=token,
+        detail={"scope": verbs, "cached": reused},
+    )
+    return TradeResult(token, int(expires - now.timestamp()), " ".join(verbs), session, reused)
+
+
+def _sign_access_token(
+    session: Session, verbs: list[str], audience: str, now: dt.datetime, expires_at: dt.datetime
+) -> tuple[str, str]:
+    key = key_active_or_generate(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING)
+    jti = uuid.uuid4().hex
+    header = {"alg": "ES256", "typ": "at+jwt", "kid": key_kid(key)}
+    claims: dict[str, Any] = {  # RFC 9068 §2.2
+        "iss": authority_settings.ISSUER,
+        "sub": session.owner.neofs_owner_id,
+        "aud": audience,
+        "exp": int(expires_at.timestamp()),
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "jti": jti,
+        "client_id": session.subject,
+        "scope": " ".join(verbs),
+        "sid": str(session.id),
+        "cid": session.container_id,
+    }
+    signing_input = ".".join(
+        _b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)
+    )
+    # ES256 (RFC 7518 §3.4) is r ‖ s over SHA-256: exactly the HSM's raw ECDSA output.
+    signature = key_sign(key=key, data=signing_input.encode(), scheme=Scheme.ECDSA_RFC6979_SHA256)
+    return f"{signing_input}.{_b64url(signature)}", jti
+
+
+def _jwk(key: KeyRecord) -> dict[str, str]:
+    numbers = load_public_key(bytes(key.public_key or b"")).public_numbers()
+    return {
+        "kty": "EC",
+        "crv": "P-256",
+        "x": _b64url(numbers.x.to_bytes(32, "big")),
+        "y": _b64url(numbers.y.to_bytes(32, "big")),
+        "kid": key_kid(key),
+        "use": "sig",
+        "alg": "ES256",
+    }
+
+
+def jwks_document() -> dict[str, list[dict[str, str]]]:
+    """Active and retired access-token keys: tokens signed before a rotation still verify."""
+    keys = key_verifying_list(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING).order_by("-created_at")
+    return {"keys": [_jwk(key) for key in keys]}
+
+
+_verifying_keys: dict[str, Any] = {}
+
+
+def access_token_claims(token: str) -> dict[str, Any] | None:
+    """The claims of a valid, unexpired access token signed by one of our keys; else None."""
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        return None
+    if not isinstance(kid, str) or len(kid) != 32:
+        return None
+    public = _verifying_keys.get(kid)
+    if public is None:
+        record = (
+            key_verifying_list(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING)
+            .filter(key_id=bytes.fromhex(kid) if _is_hex(kid) else b"")
+            .first()
+        )
+        if record is None:
+            return None
+        public = _verifying_keys[kid] = load_public_key(bytes(record.public_key or b""))
+    try:
+        return jwt.decode(  # type: ignore[no-any-return]
+            token,
+            key=public,
+            algorithms=["ES256"],  # never anything the token's header proposes
+            issuer=authority_settings.ISSUER,
+            options={"verify_aud": False, "require": ["exp", "iat", "jti", "sid"]},
+        )
+    except jwt.PyJWTError:
+        return None
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True

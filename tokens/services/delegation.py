@@ -1,0 +1,46 @@
+"""The opaque delegation token `sa1.<session id>.<secret>` (broker session token).
+
+The secret has 256 bits from `secrets`; the server keeps only HMAC-SHA256(secret) under an HMAC
+key held in the HSM, and compares digests in constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+
+from hsm.models import KeyRecord
+from hsm.services import key_hmac
+
+PREFIX = "sa1"
+SECRET_BYTES = 32
+
+
+def delegation_secret() -> str:
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def delegation_token(session_id: uuid.UUID, secret: str) -> str:
+    return f"{PREFIX}.{session_id}.{secret}"
+
+
+def delegation_token_parse(token: str) -> tuple[uuid.UUID, str] | None:
+    """(session id, secret), or None when the text is not a delegation token."""
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != PREFIX or not 32 <= len(parts[2]) <= 128:
+        return None
+    try:
+        return uuid.UUID(parts[1]), parts[2]
+    except ValueError:
+        return None
+
+
+def delegation_digest(key: KeyRecord, session_id: uuid.UUID, secret: str) -> str:
+    return key_hmac(key=key, data=f"{PREFIX}:{session_id}:{secret}".encode()).hex()
+
+
+def delegation_digest_matches(
+    key: KeyRecord, session_id: uuid.UUID, secret: str, stored: str
+) -> bool:
+    return hmac.compare_digest(delegation_digest(key, session_id, secret), stored)

@@ -1,0 +1,22 @@
+"""Token endpoints of the v1 API."""
+
+from django.urls import path
+
+from tokens.api import introspection, sessions, trade
+
+urlpatterns = [
+    path("sessions", sessions.SessionListApi.as_view(), name="session-list"),
+    path("sessions/<str:session_id>", sessions.SessionDetailApi.as_view(), name="session-detail"),
+    path(
+        "sessions/<str:session_id>/renew", sessions.SessionRenewApi.as_view(), name="session-renew"
+    ),
+    path(
+        "sessions/<str:session_id>/cancel",
+        sessions.SessionCancelApi.as_view(),
+        name="session-cancel",
+    ),
+    path("trade", trade.TradeApi.as_view(), name="trade"),
+    path("token", trade.TokenExchangeApi.as_view(), name="token-exchange"),
+    path("introspect", introspection.IntrospectApi.as_view(), name="introspect"),
+    path("revoke", introspection.RevokeApi.as_view(), name="revoke"),
+]
