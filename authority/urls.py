@@ -1,14 +1,14 @@
 """URL map: admin, OAuth2 (/o/), the v1 API, OpenAPI and health."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from authority import health
 from authority.api import clock, tenancy
 from tokens.api.trade import JWKSApi
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("epoch", clock.EpochApi.as_view(), name="epoch"),
     path("owners", tenancy.OwnerListApi.as_view(), name="owner-list"),
     path("owners/<slug:slug>", tenancy.OwnerDetailApi.as_view(), name="owner-detail"),
@@ -22,6 +22,7 @@ api_v1 = [
     path(
         "eacl-tables/<str:table_id>", tenancy.EACLTableDetailApi.as_view(), name="eacl-table-detail"
     ),
+    path("", include("tokens.urls")),
 ]
 
 urlpatterns = [

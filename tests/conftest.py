@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 
 from authority.models import Owner, Role
 from authority.principals import SYSTEM, Principal
-from authority.services.owners import owner_create
 from authority.services.eacl_tables import eacl_table_create
+from authority.services.owners import owner_create
 from tests.factories import (
     ApplicationFactory,
     ContainerFactory,
@@ -147,3 +147,16 @@ def softhsm_token(tmp_path_factory: Any) -> dict[str, str]:
     }
     reset_keystore()
     return token
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> None:
+    """Each test rolls its database back; per-process caches of keys and tokens must follow."""
+    from django.core.cache import cache
+
+    from hsm.selectors import key_cache_clear
+    from tokens.services import access_tokens
+
+    key_cache_clear()
+    access_tokens._verifying_keys.clear()
+    cache.clear()

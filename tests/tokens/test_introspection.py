@@ -1,0 +1,136 @@
+"""RFC 7662 introspection and RFC 7009 revocation."""
+
+from __future__ import annotations
+
+import base64
+import time
+import uuid
+
+import pytest
+
+from tokens.models import Session
+from tokens.services.access_tokens import proof_message
+from tokens.wire.signature import Scheme
+
+pytestmark = pytest.mark.django_db
+
+
+def _access_token(world, session):
+    response = world["anonymous"].post(
+        "/api/v1/trade", {"subject_token": session["token"]}, format="json"
+    )
+    return response.json()["access_token"]
+
+
+def _introspect(client, token):
+    response = client.post("/api/v1/introspect", {"token": token})
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def test_active_access_and_session_tokens(world, issue):
+    session = issue()
+    access = _access_token(world, session)
+    result = _introspect(world["service"], access)
+    assert result["active"] is True and result["token_type"] == "access_token"
+    assert result["sid"] == session["id"] and result["scope"] == "GET HEAD"
+    session_result = _introspect(world["service"], session["token"])
+    assert session_result["active"] is True and session_result["token_type"] == "session_token"
+
+
+def test_static_tokens_introspect_too(world, issue, trusted_party):
+    body = issue(kind="static", verbs=["GET"], session_key=trusted_party.public_key().hex())
+    assert _introspect(world["service"], body["neofs_token"]["binary"])["active"] is True
+
+
+@pytest.mark.parametrize(
+    "token", ["", "garbage", "a.b.c", "sa1.x.y", "AAAA", f"sa1.{uuid.uuid4()}.{'z' * 43}"]
+)
+def test_unknown_tokens_are_inactive(world, token):
+    if token:
+        assert _introspect(world["service"], token) == {"active": False}
+    else:
+        assert world["service"].post("/api/v1/introspect", {"token": token}).status_code == 400
+
+
+def test_other_tenants_tokens_are_inactive(world, issue):
+    session = issue()
+    access = _access_token(world, session)
+    assert _introspect(world["globex_service"], access) == {"active": False}
+    assert _introspect(world["globex_service"], session["token"]) == {"active": False}
+
+
+def test_cancel_makes_issued_access_tokens_inactive_at_once(world, issue):
+    session = issue()
+    access = _access_token(world, session)
+    world["operator"].post(f"/api/v1/sessions/{session['id']}/cancel")
+    assert _introspect(world["service"], access) == {"active": False}
+    assert _introspect(world["service"], session["token"]) == {"active": False}
+
+
+def test_a_changed_character_of_an_access_token_is_inactive(world, issue):
+    access = _access_token(world, issue())
+    header, payload, signature = access.split(".")
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    assert _introspect(world["service"], f"{header}.{payload}.{flipped}") == {"active": False}
+
+
+def test_unauthenticated_introspection_is_401(world, issue):
+    assert world["anonymous"].post("/api/v1/introspect", {"token": "x"}).status_code == 401
+
+
+def test_revoking_an_access_token_denylists_it_until_expiry(world, issue):
+    session = issue()
+    access = _access_token(world, session)
+    assert world["service"].post("/api/v1/revoke", {"token": access}).status_code == 200
+    assert _introspect(world["service"], access) == {"active": False}
+    fresh = _access_token(world, session)  # the cached, revoked one is not handed out again
+    assert fresh != access and _introspect(world["service"], fresh)["active"] is True
+
+
+def test_revoking_a_session_token_cancels_the_session(world, issue):
+    session = issue()
+    assert world["service"].post("/api/v1/revoke", {"token": session["token"]}).status_code == 200
+    assert Session.objects.get(pk=session["id"]).cancelled_at is not None
+
+
+def test_revoking_unknown_or_foreign_tokens_is_a_quiet_200(world, issue):
+    session = issue()
+    assert world["service"].post("/api/v1/revoke", {"token": "nonsense"}).status_code == 200
+    assert (
+        world["globex_service"].post("/api/v1/revoke", {"token": session["token"]}).status_code
+        == 200
+    )
+    assert Session.objects.get(pk=session["id"]).cancelled_at is None
+
+
+def test_introspection_spends_at_most_two_queries(world, issue, django_assert_max_num_queries):
+    session = issue()
+    access = _access_token(world, session)
+    _introspect(world["service"], access)  # warm the per-process key caches
+    _introspect(world["service"], session["token"])
+    with django_assert_max_num_queries(2):
+        assert _introspect(world["service"], access)["active"] is True
+    with django_assert_max_num_queries(2):
+        assert _introspect(world["service"], session["token"])["active"] is True
+
+
+def test_trade_proof_is_bound_to_the_session(world, issue, trusted_party):
+    """A proof made for one static session does not trade another."""
+    first = issue(kind="static", verbs=["GET"], session_key=trusted_party.public_key().hex())
+    second = issue(kind="static", verbs=["GET"], session_key=trusted_party.public_key().hex())
+    moment = int(time.time())
+    signature = trusted_party.sign(
+        proof_message(uuid.UUID(first["id"]), moment, "bound-nonce"), Scheme.ECDSA_RFC6979_SHA256
+    )
+    proof = {
+        "time": moment,
+        "nonce": "bound-nonce",
+        "signature": base64.b64encode(signature).decode(),
+    }
+    response = world["anonymous"].post(
+        "/api/v1/trade",
+        {"subject_token": second["neofs_token"]["binary"], "proof": proof},
+        format="json",
+    )
+    assert response.status_code == 401

@@ -1,0 +1,58 @@
+"""Admin for sessions: scoped by owner, with renew and cancel actions over the same services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
+
+from authority.admin.scoping import OwnerScopedAdmin, ScopedOwnerFilter, actor
+from authority.errors import AuthorityError
+from tokens.models import Session
+from tokens.services.sessions import session_cancel, session_renew
+
+
+@admin.register(Session)
+class SessionAdmin(OwnerScopedAdmin):
+    list_display = ["id", "owner", "kind", "context", "verbs", "subject", "state", "expires_at"]
+    list_filter = [("owner", ScopedOwnerFilter), "kind", "context"]
+    search_fields = ["id", "subject"]
+    date_hierarchy = "created_at"
+    actions = ["renew", "cancel"]
+    readonly_fields = [
+        "id", "owner", "subject", "renewer_label", "kind", "context", "verbs", "container_id",
+        "objects_list", "state", "created_at", "expires_at", "max_expires_at", "cancelled_at",
+    ]  # fmt: skip
+    exclude = [
+        "renewer_user", "renewer_application", "container_cid", "session_key", "dynamic_key",
+        "token", "secret_digest", "secret_key", "expired_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # sessions are issued through the API, with their secret shown once
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the actions below are the only changes
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # cancelled sessions stay for audit
+
+    def _each(self, request: HttpRequest, queryset: Any, service: Any, verb: str) -> None:
+        done = 0
+        for session in self._scope(request, queryset):
+            try:
+                service(actor=actor(request), session=session)
+                done += 1
+            except AuthorityError as exc:
+                self.message_user(request, f"{session.id}: {exc.detail}", messages.ERROR)
+        if done:
+            self.message_user(request, f"{verb} {done} session(s).", messages.SUCCESS)
+
+    @admin.action(description="Renew (only as the session's renewer)")
+    def renew(self, request: HttpRequest, queryset: Any) -> None:
+        self._each(request, queryset, session_renew, "Renewed")
+
+    @admin.action(description="Cancel (the renewer or an owner admin)")
+    def cancel(self, request: HttpRequest, queryset: Any) -> None:
+        self._each(request, queryset, session_cancel, "Cancelled")
