@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-deps lint bench bench-wire bench-hsm clean
+.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,13 +38,16 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy authority tokens hsm
 
 ## Benchmarks: print figures and ratios.
-bench: bench-wire bench-hsm
+bench: bench-wire bench-hsm bench-trade
 
 bench-wire: $(STAMP)
 	$(PY) benchmarks/wire_verify.py
 
 bench-hsm: setup
 	$(PY) benchmarks/hsm_sign.py
+
+bench-trade: setup
+	$(PY) benchmarks/trade_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -48,7 +48,13 @@ def key_active_cached(*, purpose: KeyPurpose, owner: Owner | None = None) -> Key
     return key
 
 
+def key_active_cache_clear() -> None:
+    """After a key is made or rotated (records by primary key never change, and stay)."""
+    _active_cache.clear()
+
+
 def key_cache_clear() -> None:
+    """Everything (tests roll their database back)."""
     _active_cache.clear()
     _by_pk.clear()
 

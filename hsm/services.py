@@ -108,7 +108,8 @@ def key_rotate(
         )
         labels = list(retired.values_list("label", flat=True))
         retired.update(state=KeyState.RETIRED, retired_at=timezone.now())
-        transaction.on_commit(_clear_key_caches)  # this process sees the new key at once
+        _clear_key_caches()  # this process sees the new key at once...
+        transaction.on_commit(_clear_key_caches)  # ...and not a stale one read before commit
         audit_record(
             actor=actor, owner=owner, action="key.rotate", object_type="key",
             object_id=new.label, detail={"retired": labels},
@@ -139,17 +140,17 @@ def _material(key: KeyRecord) -> bytes:
 
 def key_active_or_generate(*, purpose: KeyPurpose, owner: Owner | None = None) -> KeyRecord:
     """The active key for a purpose, generated on first need (authority-wide keys)."""
-    from hsm.selectors import key_active_cached, key_cache_clear
+    from hsm.selectors import key_active_cache_clear, key_active_cached
 
     try:
         return key_active_cached(purpose=purpose, owner=owner)
     except KeyUnusable:
-        key = key_generate(purpose=purpose, owner=owner)
-        key_cache_clear()
-        return key
+        key_generate(purpose=purpose, owner=owner)
+        key_active_cache_clear()
+        return key_active_cached(purpose=purpose, owner=owner)
 
 
 def _clear_key_caches() -> None:
-    from hsm.selectors import key_cache_clear
+    from hsm.selectors import key_active_cache_clear
 
-    key_cache_clear()
+    key_active_cache_clear()

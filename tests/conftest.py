@@ -159,4 +159,5 @@ def fresh_caches() -> None:
 
     key_cache_clear()
     access_tokens._verifying_keys.clear()
+    access_tokens.issued_tokens.clear()
     cache.clear()

@@ -68,6 +68,9 @@ class Session(models.Model):
     expires_at = models.DateTimeField()
     max_expires_at = models.DateTimeField()
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    access_generation = models.PositiveIntegerField(
+        default=0, help_text="Bumped when one of its access tokens is revoked: cached ones retire."
+    )
     expired_at = models.DateTimeField(
         null=True, blank=True, help_text="When the expiry sweep marked it expired."
     )

@@ -31,9 +31,12 @@ def delegation_token_parse(token: str) -> tuple[uuid.UUID, str] | None:
     if len(parts) != 3 or parts[0] != PREFIX or not 32 <= len(parts[2]) <= 128:
         return None
     try:
-        return uuid.UUID(parts[1]), parts[2]
+        session_id = uuid.UUID(parts[1])
     except ValueError:
         return None
+    if str(session_id) != parts[1]:  # only the canonical spelling: one token, one string
+        return None
+    return session_id, parts[2]
 
 
 def delegation_digest(key: KeyRecord, session_id: uuid.UUID, secret: str) -> str:

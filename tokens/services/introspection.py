@@ -12,14 +12,14 @@ import uuid
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Exists
+from django.db.models import Exists, F
 from django.utils import timezone
 
 from authority.principals import Principal
 from authority.services.audit import audit_record
 from hsm.selectors import key_by_pk_cached
 from tokens.models import RevokedAccessToken, Session, SessionKind, SessionState
-from tokens.services.access_tokens import access_token_cache_drop, access_token_claims
+from tokens.services.access_tokens import access_token_claims
 from tokens.services.delegation import delegation_digest_matches, delegation_token_parse
 from tokens.services.sessions import session_cancel
 from tokens.wire.errors import WireError
@@ -123,11 +123,14 @@ def token_revoke(*, actor: Principal, token: str) -> None:
                 },
             )
             if created:
+                # Cached copies of it (in every process) retire with the generation.
+                Session.objects.filter(pk=session.pk).update(
+                    access_generation=F("access_generation") + 1
+                )
                 audit_record(
                     actor=actor, owner=session.owner, action="access_token.revoke",
                     object_type="session", object_id=str(session.id), token=token,
                 )  # fmt: skip
-        access_token_cache_drop(session.id)
         return
     session = _session_token(actor, token)
     if session is not None:

@@ -222,13 +222,4 @@ def session_cancel(*, actor: Principal, session: Session, by_token_holder: bool 
         object_type="session",
         object_id=str(session.id),
     )
-    transaction.on_commit(lambda: _after_cancel(session))
     return session
-
-
-def _after_cancel(session: Session) -> None:
-    """Side effects once the cancel is committed: forget cached access tokens, and destroy a
-    dynamic session's key (the tokens app's tasks do this; see tokens.tasks)."""
-    from tokens.services.access_tokens import access_token_cache_drop
-
-    access_token_cache_drop(session.id)

@@ -1,0 +1,159 @@
+"""Trade under load: gunicorn (2 workers) on PostgreSQL and Redis, driven by wrk at 16
+connections; `POST /api/v1/trade` against a trivial DRF endpoint of the same app
+(`GET /api/v1/epoch`). Prints requests/s, p50 and p99 of both and trade/trivial
+(targets: ratio ≥ 0.5, trade p99 ≤ 50 ms).
+
+    make bench-trade      (needs PostgreSQL and Redis on 127.0.0.1, and Debian's wrk)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+DATABASE = "sa_bench"
+PORT = 8799
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+
+
+def _environment() -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": os.environ.get(
+            "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+        ),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
+        "DEBUG": "false",
+        "THROTTLE_TRADE": "100000000/minute",
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def _fresh_database() -> None:
+    """A new, empty benchmark database every run, so figures do not drift with leftovers."""
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
+        db.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{DATABASE}"')
+
+
+def _prepare(env: dict[str, str]) -> str:
+    """Migrates, makes a tenant and a delegation session; returns its token."""
+    python = sys.executable
+    subprocess.run([python, "manage.py", "hsm_init"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    migrate = [python, "manage.py", "migrate", "-v0"]
+    subprocess.run(migrate, cwd=ROOT, env=env, check=True)  # noqa: S603
+    script = """
+import json
+from authority.models import Owner, Role
+from authority.principals import SYSTEM, Principal
+from authority.services.owners import owner_create, membership_set
+from authority.services.containers import container_create
+from django.contrib.auth import get_user_model
+from tokens.models import SessionContext, SessionKind
+from tokens.services.sessions import SessionRequest, session_issue
+owner = Owner.objects.filter(slug="bench").first()
+owner = owner or owner_create(actor=SYSTEM, name="Bench", slug="bench")
+user, _ = get_user_model().objects.get_or_create(username="bench-operator")
+membership_set(actor=SYSTEM, owner=owner, role=Role.OPERATOR, user=user)
+actor = Principal(user=user)
+container = owner.containers.first() or container_create(actor=actor, owner=owner, name="bench")
+issued = session_issue(actor=actor, owner=owner, request=SessionRequest(
+    kind=SessionKind.DELEGATION, context=SessionContext.OBJECT, verbs=("GET", "HEAD"),
+    renewer=actor, container=container))
+print(json.dumps({"token": issued.delegation_token}))
+"""
+    out = subprocess.run(  # noqa: S603
+        [python, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, check=True,
+        capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return str(json.loads(out.strip().splitlines()[-1])["token"])
+
+
+def _wait_for(port: int, timeout: float = 30.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def _wrk(url: str, script: str | None, seconds: int) -> dict[str, float]:
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
+    if script:
+        command[1:1] = ["-s", script]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+
+    def percentile(label: str) -> float:
+        value, unit = re.search(rf"\s{label}%\s+([\d.]+)(us|ms|s)", out).groups()  # type: ignore[union-attr]
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rate": rate,
+        "p50": percentile("50"),
+        "p99": percentile("99"),
+        "non_2xx": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    _fresh_database()
+    env = _environment()
+    token = _prepare(env)
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
+        body = json.dumps({"subject_token": token})
+        lua.write(
+            'wrk.method = "POST"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = {json.dumps(body)}\n"
+        )
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "authority.wsgi", "-w", "2", "-b", f"127.0.0.1:{PORT}",
+         "--log-level", "warning"],
+        cwd=ROOT, env=env,
+    )  # fmt: skip
+    try:
+        _wait_for(PORT)
+        base = f"http://127.0.0.1:{PORT}"
+        _wrk(f"{base}/api/v1/trade", lua.name, 3)  # warm-up: keys, caches, connections
+        _wrk(f"{base}/api/v1/epoch", None, 2)
+        trivial = _wrk(f"{base}/api/v1/epoch", None, DURATION)
+        trade = _wrk(f"{base}/api/v1/trade", lua.name, DURATION)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        os.unlink(lua.name)
+    print(f"gunicorn 2 workers, PostgreSQL + Redis, wrk 16 connections, {DURATION} s each")
+    for label, figures in (
+        ("trivial DRF GET /api/v1/epoch", trivial),
+        ("POST /api/v1/trade", trade),
+    ):
+        print(
+            f"  {label:<32}{figures['rate']:8,.0f} req/s   p50 {figures['p50']:6.1f} ms"
+            f"   p99 {figures['p99']:6.1f} ms   non-2xx {figures['non_2xx']:.0f}"
+        )
+    ratio = trade["rate"] / trivial["rate"]
+    targets = "(targets: ratio >= 0.5, trade p99 <= 50 ms)"
+    print(f"  trade/trivial {ratio:.2f}; trade p99 {trade['p99']:.1f} ms {targets}")
+
+
+if __name__ == "__main__":
+    main()
