@@ -26,7 +26,7 @@ setup: system-deps $(STAMP)
 ## Serve the authority on its embedded defaults (SQLite, file-system broker) with the demo tenants.
 run: setup
 	$(PY) manage.py demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	VENV=$(VENV) HOST=$(HOST) PORT=$(PORT) bash scripts/run-dev.sh
 
 ## Run the whole test suite (PostgreSQL/Redis when DATABASE_URL/REDIS_URL are set).
 test: system-deps $(STAMP)

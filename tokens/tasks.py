@@ -1,0 +1,14 @@
+"""Celery tasks of the tokens app: thin wrappers over services (the same as the commands)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from celery import shared_task
+
+from tokens.services.expiry import session_expiry_sweep
+
+
+@shared_task(name="tokens.sweep_expired_sessions", ignore_result=True)
+def sweep_expired_sessions() -> dict[str, int]:
+    return asdict(session_expiry_sweep())
