@@ -151,6 +151,9 @@ def test_rotation_keeps_old_signatures_verifiable():
     key_sign(key=new, data=b"x", scheme=Scheme.ECDSA_RFC6979_SHA256)
 
 
+# python-pkcs11 finalises a search left open by the restart in a destructor, which reports the
+# module's "not initialised" as an unraisable exception; the pool itself recovers (asserted).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_recovers_from_a_restarted_module():
     key = key_generate(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING)
     store = keystore()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hmac
 import json
 import threading
 import uuid
@@ -30,12 +29,15 @@ from authority.errors import BadCredentials, Conflict, InvalidInput
 from authority.principals import Principal
 from authority.services.audit import audit_record
 from hsm.models import KeyPurpose, KeyRecord
-from hsm.selectors import key_by_pk_cached, key_verifying_list
+from hsm.selectors import key_verifying_list
 from hsm.services import key_active_or_generate, key_sign
-from tokens.models import Session, SessionKind, SessionState
-from tokens.services.delegation import delegation_digest_matches, delegation_token_parse
-from tokens.wire.errors import WireError
-from tokens.wire.session import SessionToken
+from tokens.models import Session, SessionState
+from tokens.services.delegation import (
+    delegation_session_matches,
+    delegation_token_parse,
+    neofs_token_matches,
+    neofs_token_parse,
+)
 from tokens.wire.signature import Scheme, Signature, load_public_key, verify
 
 MIN_REUSE_SECONDS = 30  # a cached token is handed out again only while it has this much life
@@ -95,42 +97,23 @@ def session_from_subject_token(subject_token: str, proof: Proof | None) -> Sessi
     parsed = delegation_token_parse(subject_token)
     if parsed is not None:
         session = _session_by_id(parsed[0])
-        if (
-            session is None
-            or session.kind != SessionKind.DELEGATION
-            or session.secret_key_id is None
-            or not delegation_digest_matches(
-                key_by_pk_cached(session.secret_key_id),
-                session.id,
-                parsed[1],
-                session.secret_digest,
-            )
-        ):
+        if not delegation_session_matches(session, parsed[1]):
             raise BadCredentials("Unknown or invalid session token.")
-        return session
+        return session  # type: ignore[return-value]
     return _session_from_neofs_token(subject_token, proof)
 
 
 def _session_from_neofs_token(subject_token: str, proof: Proof | None) -> Session:
-    try:
-        raw = base64.b64decode(subject_token, validate=True)
-        token = SessionToken.decode(raw)
-        session_id = uuid.UUID(bytes=token.body.id)
-    except (ValueError, WireError):
-        raise BadCredentials("Unknown or invalid session token.") from None
-    session = _session_by_id(session_id)
-    if (
-        session is None
-        or session.token is None
-        or not hmac.compare_digest(bytes(session.token), raw)
-    ):
+    parsed = neofs_token_parse(subject_token)
+    session = _session_by_id(parsed[0]) if parsed else None
+    if parsed is None or session is None or not neofs_token_matches(session, parsed[1]):
         raise BadCredentials("Unknown or invalid session token.")
-    lifetime = token.body.lifetime
+    lifetime = parsed[2].body.lifetime
     if lifetime is None or not lifetime.valid_at(current_epoch()):
         raise Conflict("The NeoFS session token is outside its epoch lifetime.")
     if proof is None:
         raise BadCredentials("A NeoFS session token needs a proof of possession of its key.")
-    _check_proof(session, token.body.session_key, proof)
+    _check_proof(session, parsed[2].body.session_key, proof)
     return session
 
 

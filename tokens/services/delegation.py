@@ -1,4 +1,5 @@
-"""The opaque delegation token `sa1.<session id>.<secret>` (broker session token).
+"""Presented session tokens: the opaque delegation token `sa1.<session id>.<secret>` (broker
+session token), and NeoFS session tokens matched against the ones the authority recorded.
 
 The secret has 256 bits from `secrets`; the server keeps only HMAC-SHA256(secret) under an HMAC
 key held in the HSM, and compares digests in constant time.
@@ -6,12 +7,17 @@ key held in the HSM, and compares digests in constant time.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import secrets
 import uuid
 
 from hsm.models import KeyRecord
+from hsm.selectors import key_by_pk_cached
 from hsm.services import key_hmac
+from tokens.models import Session, SessionKind
+from tokens.wire.errors import WireError
+from tokens.wire.session import SessionToken
 
 PREFIX = "sa1"
 SECRET_BYTES = 32
@@ -47,3 +53,34 @@ def delegation_digest_matches(
     key: KeyRecord, session_id: uuid.UUID, secret: str, stored: str
 ) -> bool:
     return hmac.compare_digest(delegation_digest(key, session_id, secret), stored)
+
+
+def delegation_session_matches(session: Session | None, secret: str) -> bool:
+    """Whether `secret` is the delegation secret of `session` (False for no session)."""
+    return (
+        session is not None
+        and session.kind == SessionKind.DELEGATION
+        and session.secret_key_id is not None
+        and delegation_digest_matches(
+            key_by_pk_cached(session.secret_key_id), session.id, secret, session.secret_digest
+        )
+    )
+
+
+def neofs_token_parse(token: str) -> tuple[uuid.UUID, bytes, SessionToken] | None:
+    """(session id, raw bytes, token) of a base64 NeoFS session token, or None."""
+    try:
+        raw = base64.b64decode(token, validate=True)
+        decoded = SessionToken.decode(raw)
+        return uuid.UUID(bytes=decoded.body.id), raw, decoded
+    except (ValueError, WireError):
+        return None
+
+
+def neofs_token_matches(session: Session | None, raw: bytes) -> bool:
+    """Whether `raw` is, byte for byte, the NeoFS token recorded for `session`."""
+    return (
+        session is not None
+        and session.token is not None
+        and hmac.compare_digest(bytes(session.token), raw)
+    )

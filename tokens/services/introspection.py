@@ -5,9 +5,7 @@ Unknown, foreign and inactive tokens all answer `{"active": false}` — nothing 
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hmac
 import uuid
 from typing import Any
 
@@ -17,13 +15,15 @@ from django.utils import timezone
 
 from authority.principals import Principal
 from authority.services.audit import audit_record
-from hsm.selectors import key_by_pk_cached
-from tokens.models import RevokedAccessToken, Session, SessionKind, SessionState
+from tokens.models import RevokedAccessToken, Session, SessionState
 from tokens.services.access_tokens import access_token_claims
-from tokens.services.delegation import delegation_digest_matches, delegation_token_parse
+from tokens.services.delegation import (
+    delegation_session_matches,
+    delegation_token_parse,
+    neofs_token_matches,
+    neofs_token_parse,
+)
 from tokens.services.sessions import session_cancel
-from tokens.wire.errors import WireError
-from tokens.wire.session import SessionToken
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -39,32 +39,12 @@ def _session_token(actor: Principal, token: str) -> Session | None:
     parsed = delegation_token_parse(token)
     if parsed is not None:
         session = _visible(actor, parsed[0]).first()
-        if (
-            session is None
-            or session.kind != SessionKind.DELEGATION
-            or session.secret_key_id is None
-            or not delegation_digest_matches(
-                key_by_pk_cached(session.secret_key_id),
-                session.id,
-                parsed[1],
-                session.secret_digest,
-            )
-        ):
-            return None
-        return session  # type: ignore[no-any-return]
-    try:
-        raw = base64.b64decode(token, validate=True)
-        session_id = uuid.UUID(bytes=SessionToken.decode(raw).body.id)
-    except (ValueError, WireError):
+        return session if delegation_session_matches(session, parsed[1]) else None
+    neofs = neofs_token_parse(token)
+    if neofs is None:
         return None
-    session = _visible(actor, session_id).first()
-    if (
-        session is None
-        or session.token is None
-        or not hmac.compare_digest(bytes(session.token), raw)
-    ):
-        return None
-    return session  # type: ignore[no-any-return]
+    session = _visible(actor, neofs[0]).first()
+    return session if neofs_token_matches(session, neofs[1]) else None
 
 
 def _timestamp(moment: dt.datetime) -> int:
