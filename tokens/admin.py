@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from authority.admin.scoping import OwnerScopedAdmin, ScopedOwnerFilter, actor
 from authority.errors import AuthorityError
-from tokens.models import Session
+from tokens.models import RenewalSchedule, Session
 from tokens.services.sessions import session_cancel, session_renew
 
 
@@ -56,3 +56,53 @@ class SessionAdmin(OwnerScopedAdmin):
     @admin.action(description="Cancel (the renewer or an owner admin)")
     def cancel(self, request: HttpRequest, queryset: Any) -> None:
         self._each(request, queryset, session_cancel, "Cancelled")
+
+
+@admin.register(RenewalSchedule)
+class RenewalScheduleAdmin(OwnerScopedAdmin):
+    owner_path = "session__owner"
+    list_display = [
+        "session",
+        "period",
+        "stop_at",
+        "active",
+        "next_run_at",
+        "last_run_at",
+        "last_outcome",
+        "failures",
+    ]
+    list_filter = [("session__owner", ScopedOwnerFilter), "active"]
+    readonly_fields = [
+        "session",
+        "period",
+        "next_run_at",
+        "last_run_at",
+        "last_outcome",
+        "failures",
+    ]
+    fields = [
+        "session",
+        "period",
+        "stop_at",
+        "active",
+        "next_run_at",
+        "last_run_at",
+        "last_outcome",
+        "failures",
+    ]
+    actions = ["run_now"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # made through the API by the renewer (or an owner admin)
+
+    @admin.action(description="Run now")
+    def run_now(self, request: HttpRequest, queryset: Any) -> None:
+        from django.utils import timezone
+
+        from tokens.services.renewals import renewal_schedules_run
+
+        self._scope(request, queryset, self.write_roles).filter(active=True).update(
+            next_run_at=timezone.now()
+        )
+        ran = renewal_schedules_run()
+        self.message_user(request, f"Ran {ran} schedule(s); see their outcome.", messages.SUCCESS)

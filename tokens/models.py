@@ -126,3 +126,30 @@ class RevokedAccessToken(models.Model):
 
     def __str__(self) -> str:
         return self.jti
+
+
+class RenewalSchedule(models.Model):
+    """Keeps a session alive on its renewer's behalf, renewing at ~90% of each period until a
+    stop time, the session's maximum lifetime or its cancellation (as a job scheduler keeps
+    delegation tokens alive)."""
+
+    session = models.OneToOneField(
+        Session, on_delete=models.CASCADE, related_name="renewal_schedule"
+    )
+    period = models.PositiveIntegerField(help_text="Seconds between renewals' deadlines.")
+    stop_at = models.DateTimeField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_outcome = models.CharField(max_length=200, blank=True)
+    failures = models.PositiveIntegerField(default=0, help_text="Failed runs in a row.")
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["next_run_at"], condition=models.Q(active=True), name="renewal_due"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"renew {self.session_id} every {self.period} s"

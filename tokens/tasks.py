@@ -12,3 +12,10 @@ from tokens.services.expiry import session_expiry_sweep
 @shared_task(name="tokens.sweep_expired_sessions", ignore_result=True)
 def sweep_expired_sessions() -> dict[str, int]:
     return asdict(session_expiry_sweep())
+
+
+@shared_task(name="tokens.run_renewal_schedules", ignore_result=True)
+def run_renewal_schedules() -> int:
+    from tokens.services.renewals import renewal_schedules_run
+
+    return renewal_schedules_run()

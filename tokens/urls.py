@@ -15,6 +15,11 @@ urlpatterns = [
         sessions.SessionCancelApi.as_view(),
         name="session-cancel",
     ),
+    path(
+        "sessions/<str:session_id>/renewal-schedule",
+        sessions.SessionRenewalScheduleApi.as_view(),
+        name="session-renewal-schedule",
+    ),
     path("trade", trade.TradeApi.as_view(), name="trade"),
     path("token", trade.TokenExchangeApi.as_view(), name="token-exchange"),
     path("introspect", introspection.IntrospectApi.as_view(), name="introspect"),

@@ -9,6 +9,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 DEFAULT_SCHEDULES = {
     "Seal the audit log": ("authority.seal_audit_log", 10),
     "Sweep expired sessions": ("tokens.sweep_expired_sessions", 60),
+    "Run renewal schedules": ("tokens.run_renewal_schedules", 30),
 }
 
 

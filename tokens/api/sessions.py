@@ -18,6 +18,7 @@ from authority.api.permissions import principal
 from authority.errors import InvalidInput
 from tokens import selectors
 from tokens.models import Session, SessionContext, SessionKind
+from tokens.services.renewals import renewal_schedule_create
 from tokens.services.sessions import (
     IssuedSession,
     SessionRequest,
@@ -192,3 +193,32 @@ class SessionCancelApi(APIView):
         actor = principal(request)
         session = selectors.session_get(principal=actor, session_id=session_id)
         return Response(SessionOutput(session_cancel(actor=actor, session=session)).data)
+
+
+class RenewalScheduleOutput(serializers.Serializer):
+    session = serializers.UUIDField(source="session_id")
+    period = serializers.IntegerField()
+    stop_at = serializers.DateTimeField(allow_null=True)
+    active = serializers.BooleanField()
+    next_run_at = serializers.DateTimeField()
+    last_run_at = serializers.DateTimeField(allow_null=True)
+    last_outcome = serializers.CharField()
+
+
+class SessionRenewalScheduleApi(APIView):
+    class RenewalScheduleInput(serializers.Serializer):
+        stop_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    @extend_schema(
+        request=RenewalScheduleInput,
+        responses={201: RenewalScheduleOutput},
+        operation_id="sessions_renewal_schedule",
+    )
+    def post(self, request: Request, session_id: str) -> Response:
+        actor = principal(request)
+        session = selectors.session_get(principal=actor, session_id=session_id)
+        data = valid_data(self.RenewalScheduleInput, request)
+        schedule = renewal_schedule_create(
+            actor=actor, session=session, stop_at=data.get("stop_at")
+        )
+        return Response(RenewalScheduleOutput(schedule).data, status=status.HTTP_201_CREATED)

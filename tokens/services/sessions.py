@@ -10,11 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from authority.conf import authority_settings
+from authority.dispatch import enqueue_on_commit
 from authority.errors import Conflict, InvalidInput, NotAllowed
 from authority.models import Container, Owner, Role
 from authority.principals import Principal
 from authority.services.audit import audit_record
 from authority.services.permissions import require_role
+from authority.tasks import seal_audit_log
 from hsm.models import KeyPurpose
 from hsm.selectors import key_active_cached
 from hsm.services import key_active_or_generate
@@ -22,6 +24,7 @@ from hsm.signer import HSMSigner
 from tokens.models import (
     CONTAINER_VERBS,
     OBJECT_VERBS,
+    RenewalSchedule,
     Session,
     SessionContext,
     SessionKind,
@@ -163,6 +166,7 @@ def session_issue(*, actor: Principal, owner: Owner, request: SessionRequest) ->
             "renewer": session.renewer_label,
         },
     )
+    enqueue_on_commit(seal_audit_log)  # chain the record now, not at the next beat
     return IssuedSession(session=session, delegation_token=delegation, neofs_token=token)
 
 
@@ -197,6 +201,7 @@ def session_renew(*, actor: Principal, session: Session) -> Session:
         object_id=str(session.id),
         detail={"from": previous.isoformat(), "to": session.expires_at.isoformat()},
     )
+    enqueue_on_commit(seal_audit_log)
     return session
 
 
@@ -222,4 +227,8 @@ def session_cancel(*, actor: Principal, session: Session, by_token_holder: bool 
         object_type="session",
         object_id=str(session.id),
     )
+    RenewalSchedule.objects.filter(session=session, active=True).update(
+        active=False, last_outcome="stopped: session cancelled"
+    )
+    enqueue_on_commit(seal_audit_log)
     return session

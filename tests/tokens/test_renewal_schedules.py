@@ -1,0 +1,119 @@
+"""Renewal schedules keep a session alive on its renewer's behalf at ~90% of each period, and
+stop at the stop time, the maximum lifetime, or a cancel; failures back off."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from tokens.models import RenewalSchedule, Session
+from tokens.services.renewals import renewal_schedules_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def scheduled(world, issue, settings):
+    settings.AUTHORITY = {"SESSION_RENEW_PERIOD": 600, "SESSION_MAX_LIFETIME": 86400}
+    session = issue()
+    response = world["operator"].post(
+        f"/api/v1/sessions/{session['id']}/renewal-schedule", {}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    return Session.objects.get(pk=session["id"])
+
+
+def test_schedule_renews_at_ninety_percent_of_the_period(scheduled):
+    schedule = scheduled.renewal_schedule
+    assert abs((schedule.next_run_at - timezone.now()).total_seconds() - 540) < 5
+    at = schedule.next_run_at + dt.timedelta(seconds=1)
+    Session.objects.filter(pk=scheduled.pk).update(
+        expires_at=timezone.now() + dt.timedelta(seconds=60)
+    )
+    assert renewal_schedules_run(now=at) == 1
+    scheduled.refresh_from_db()
+    schedule.refresh_from_db()
+    assert scheduled.expires_at > timezone.now() + dt.timedelta(seconds=590)  # a full period
+    assert schedule.last_outcome.startswith("renewed") and schedule.active
+    renewal = scheduled.owner.audit_events.get(action="session.renew")
+    assert renewal.actor == scheduled.renewer_label  # on the renewer's behalf
+    assert renewal_schedules_run(now=at) == 0  # not due again yet
+
+
+def test_schedule_stops_at_the_stop_time(world, scheduled):
+    world["operator"].post(
+        f"/api/v1/sessions/{scheduled.id}/renewal-schedule",
+        {"stop_at": (timezone.now() + dt.timedelta(seconds=60)).isoformat()},
+        format="json",
+    )
+    later = timezone.now() + dt.timedelta(hours=1)
+    RenewalSchedule.objects.filter(session=scheduled).update(next_run_at=later)
+    renewal_schedules_run(now=later)
+    schedule = RenewalSchedule.objects.get(session=scheduled)
+    assert not schedule.active and "stop time" in schedule.last_outcome
+
+
+def test_schedule_stops_at_the_maximum_lifetime(scheduled):
+    Session.objects.filter(pk=scheduled.pk).update(expires_at=scheduled.max_expires_at)
+    RenewalSchedule.objects.filter(session=scheduled).update(next_run_at=timezone.now())
+    renewal_schedules_run()
+    schedule = RenewalSchedule.objects.get(session=scheduled)
+    assert not schedule.active and "maximum lifetime" in schedule.last_outcome
+
+
+def test_cancel_stops_the_schedule(world, scheduled):
+    world["operator"].post(f"/api/v1/sessions/{scheduled.id}/cancel")
+    schedule = RenewalSchedule.objects.get(session=scheduled)
+    assert not schedule.active and "cancelled" in schedule.last_outcome
+
+
+def test_failures_back_off_and_show(scheduled, monkeypatch):
+    from hsm.errors import HSMUnavailable
+    from tokens.services import renewals
+
+    def broken(**kwargs):
+        raise HSMUnavailable("The HSM rejected the PIN.")
+
+    monkeypatch.setattr(renewals, "session_renew", broken)
+    now = timezone.now()
+    RenewalSchedule.objects.filter(session=scheduled).update(next_run_at=now)
+    renewal_schedules_run(now=now)
+    first = RenewalSchedule.objects.get(session=scheduled)
+    renewal_schedules_run(now=first.next_run_at)
+    second = RenewalSchedule.objects.get(session=scheduled)
+    assert second.failures == 2 and second.active and "failed (2)" in second.last_outcome
+    assert (second.next_run_at - first.next_run_at) > (first.next_run_at - now)  # backoff grows
+
+
+def test_only_the_renewer_or_an_admin_schedules(world, issue):
+    session = issue()
+    url = f"/api/v1/sessions/{session['id']}/renewal-schedule"
+    assert world["other_operator"].post(url, {}, format="json").status_code == 403
+    assert world["globex_service"].post(url, {}, format="json").status_code == 404
+    assert world["admin"].post(url, {}, format="json").status_code == 201
+
+
+def test_the_api_keeps_working_with_the_broker_down(
+    world, issue, django_capture_on_commit_callbacks, caplog
+):
+    """Issue, trade and cancel with a dead broker: 2xx, and the after-commit sends only log."""
+    from authority.celery import app
+
+    previous = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app.pool.force_close_all()
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as sent:
+            session = issue()  # asserts the 201
+        trade = world["anonymous"].post(
+            "/api/v1/trade", {"subject_token": session["token"]}, format="json"
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            cancel = world["operator"].post(f"/api/v1/sessions/{session['id']}/cancel")
+    finally:
+        app.conf.broker_url = previous
+        app.pool.force_close_all()
+    assert sent and trade.status_code == 200 and cancel.status_code == 200
+    assert "Broker unavailable; authority.seal_audit_log left to its schedule" in caplog.text

@@ -1,0 +1,107 @@
+"""Renewal schedules: renew a session on its renewer's behalf at ~90% of each period.
+
+Due schedules are taken in bounded batches with SKIP LOCKED, so beat may start the task while a
+previous run is still working. A renewal that the session's state refuses (cancelled, expired, at
+its maximum lifetime) stops the schedule; any other failure (HSM or database trouble) is retried
+with exponential backoff and shown in the admin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from authority.errors import AuthorityError, Conflict, InvalidInput, NotAllowed
+from authority.principals import Principal
+from authority.services.audit import audit_record
+from tokens.models import RenewalSchedule, Session
+from tokens.services.sessions import renew_period, session_renew
+
+RENEW_AT = 0.9
+BATCH_SIZE = 500
+MAX_BACKOFF = 3600
+
+
+def _renewer(session: Session) -> Principal:
+    return Principal(user=session.renewer_user, application=session.renewer_application)
+
+
+@transaction.atomic
+def renewal_schedule_create(
+    *, actor: Principal, session: Session, stop_at: dt.datetime | None = None
+) -> RenewalSchedule:
+    """Only the renewer (or an owner admin for it) schedules renewals of its session."""
+    from authority.models import Role
+    from authority.services.permissions import require_role
+
+    if not actor.same_as(
+        user_id=session.renewer_user_id, application_id=session.renewer_application_id
+    ):
+        require_role(actor, session.owner, frozenset({Role.ADMIN}))
+    if session.renewer_user_id is None and session.renewer_application_id is None:
+        raise Conflict("The session has no renewer left to renew on behalf of.")
+    now = timezone.now()
+    if stop_at is not None and stop_at <= now:
+        raise InvalidInput("The stop time is in the past.", field="stop_at")
+    period = renew_period(session.owner)
+    schedule, _ = RenewalSchedule.objects.update_or_create(
+        session=session,
+        defaults={
+            "period": period,
+            "stop_at": stop_at,
+            "active": True,
+            "failures": 0,
+            "next_run_at": now + dt.timedelta(seconds=period * RENEW_AT),
+        },
+    )
+    audit_record(
+        actor=actor, owner=session.owner, action="renewal_schedule.set", object_type="session",
+        object_id=str(session.id), detail={"period": period, "stop_at": stop_at},
+    )  # fmt: skip
+    return schedule
+
+
+def renewal_schedules_run(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
+    """Runs every due schedule once; returns how many ran."""
+    ran = 0
+    while True:
+        with transaction.atomic():
+            due = list(
+                RenewalSchedule.objects.select_for_update(skip_locked=True)
+                .select_related(
+                    "session__owner", "session__renewer_user", "session__renewer_application"
+                )
+                .filter(active=True, next_run_at__lte=now or timezone.now())
+                .order_by("next_run_at")[:batch_size]
+            )
+            for schedule in due:
+                _run_one(schedule, now or timezone.now())
+            ran += len(due)
+        if len(due) < batch_size:
+            return ran
+
+
+def _run_one(schedule: RenewalSchedule, now: dt.datetime) -> None:
+    schedule.last_run_at = now
+    if schedule.stop_at is not None and now >= schedule.stop_at:
+        schedule.active, schedule.last_outcome = False, "stopped: stop time reached"
+    else:
+        try:
+            with transaction.atomic():
+                session = session_renew(actor=_renewer(schedule.session), session=schedule.session)
+        except (Conflict, NotAllowed) as exc:
+            schedule.active, schedule.last_outcome = False, f"stopped: {exc.detail}"
+        except AuthorityError as exc:  # HSM or other trouble: try again later
+            schedule.failures += 1
+            backoff = min(30 * 2 ** (schedule.failures - 1), MAX_BACKOFF)
+            schedule.next_run_at = now + dt.timedelta(seconds=backoff)
+            schedule.last_outcome = f"failed ({schedule.failures}): {exc.detail}"
+        else:
+            schedule.failures = 0
+            schedule.last_outcome = f"renewed until {session.expires_at.isoformat()}"
+            schedule.next_run_at = now + dt.timedelta(seconds=schedule.period * RENEW_AT)
+    schedule.save(
+        update_fields=["last_run_at", "active", "last_outcome", "failures", "next_run_at"]
+    )
