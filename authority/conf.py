@@ -19,6 +19,14 @@ DEFAULTS: dict[str, Any] = {
     "ISSUER": "session-authority",
     "ACCESS_TOKEN_AUDIENCE": "neofs",
     "PROOF_WINDOW": 60,
+    # Seconds between automatic rotations of the authority's own keys, by purpose. Owner signing
+    # keys are not rotated automatically: an owner's NeoFS identity is derived from its key.
+    "KEY_ROTATION": {
+        "access_token_signing": 30 * 86400,
+        "delegation_hmac": 90 * 86400,
+        "client_session_hmac": 30 * 86400,
+    },
+    "AUDIT_RETENTION_DAYS": 365,
 }
 
 

@@ -250,6 +250,12 @@ class AuditChain(models.Model):
     name = models.CharField(max_length=80, unique=True)
     last_seq = models.PositiveBigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
+    anchor_seq = models.PositiveBigIntegerField(
+        default=0, help_text="The last pruned row's seq: the chain is checked from the next one."
+    )
+    anchor_hash = models.CharField(
+        max_length=64, blank=True, help_text="The last pruned row's hash."
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -174,6 +174,7 @@ AUTHORITY = {
     "ISSUER": env.str("ACCESS_TOKEN_ISSUER", default="session-authority"),
     "ACCESS_TOKEN_AUDIENCE": env.str("ACCESS_TOKEN_AUDIENCE", default="neofs"),
     "PROOF_WINDOW": env.int("PROOF_WINDOW", default=60),
+    "AUDIT_RETENTION_DAYS": env.int("AUDIT_RETENTION_DAYS", default=365),
 }
 
 # The key store (hsm app). Without HSM_BACKEND: PKCS#11 when a module is found (SoftHSM2's by

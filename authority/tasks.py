@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from authority.services.audit import audit_seal
+from authority.services.audit import audit_prune, audit_seal
 
 
 @shared_task(name="authority.seal_audit_log", ignore_result=True)
 def seal_audit_log() -> int:
     return audit_seal()
+
+
+@shared_task(name="authority.prune_audit_log", ignore_result=True)
+def prune_audit_log() -> int:
+    return audit_prune()

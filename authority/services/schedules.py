@@ -10,6 +10,8 @@ DEFAULT_SCHEDULES = {
     "Seal the audit log": ("authority.seal_audit_log", 10),
     "Sweep expired sessions": ("tokens.sweep_expired_sessions", 60),
     "Run renewal schedules": ("tokens.run_renewal_schedules", 30),
+    "Rotate keys": ("hsm.rotate_keys", 3600),
+    "Prune the audit log": ("authority.prune_audit_log", 86400),
 }
 
 
