@@ -101,9 +101,15 @@ def test_the_api_keeps_working_with_the_broker_down(
     """Issue, trade and cancel with a dead broker: 2xx, and the after-commit sends only log."""
     from authority.celery import app
 
+    def reset_pool() -> None:  # connections to the old broker go; a new pool comes lazily
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None  # it holds on to the old connection pool
+
     previous = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app.pool.force_close_all()
+    reset_pool()
     try:
         with django_capture_on_commit_callbacks(execute=True) as sent:
             session = issue()  # asserts the 201
@@ -114,6 +120,6 @@ def test_the_api_keeps_working_with_the_broker_down(
             cancel = world["operator"].post(f"/api/v1/sessions/{session['id']}/cancel")
     finally:
         app.conf.broker_url = previous
-        app.pool.force_close_all()
+        reset_pool()
     assert sent and trade.status_code == 200 and cancel.status_code == 200
     assert "Broker unavailable; authority.seal_audit_log left to its schedule" in caplog.text

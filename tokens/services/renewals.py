@@ -69,7 +69,7 @@ def renewal_schedules_run(*, now: dt.datetime | None = None, batch_size: int = B
     while True:
         with transaction.atomic():
             due = list(
-                RenewalSchedule.objects.select_for_update(skip_locked=True)
+                RenewalSchedule.objects.select_for_update(skip_locked=True, of=("self",))
                 .select_related(
                     "session__owner", "session__renewer_user", "session__renewer_application"
                 )
