@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade clean
+.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy authority tokens hsm
 
 ## Benchmarks: print figures and ratios.
-bench: bench-wire bench-hsm bench-trade
+bench: bench-wire bench-hsm bench-trade bench-sweep
 
 bench-wire: $(STAMP)
 	$(PY) benchmarks/wire_verify.py
@@ -48,6 +48,9 @@ bench-hsm: setup
 
 bench-trade: setup
 	$(PY) benchmarks/trade_load.py
+
+bench-sweep: setup
+	$(PY) benchmarks/sweep_load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

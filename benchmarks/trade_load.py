@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -27,12 +28,10 @@ PORT = 8799
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 
 
-def _environment() -> dict[str, str]:
+def environment(database: str = DATABASE) -> dict[str, str]:
     return {
         **os.environ,
-        "DATABASE_URL": os.environ.get(
-            "BENCH_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
-        ),
+        "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
         "DEBUG": "false",
         "THROTTLE_TRADE": "100000000/minute",
@@ -40,16 +39,16 @@ def _environment() -> dict[str, str]:
     }
 
 
-def _fresh_database() -> None:
+def fresh_database(database: str = DATABASE) -> None:
     """A new, empty benchmark database every run, so figures do not drift with leftovers."""
     import psycopg
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
-        db.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        db.execute(f'CREATE DATABASE "{DATABASE}"')
+        db.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        db.execute(f'CREATE DATABASE "{database}"')
 
 
-def _prepare(env: dict[str, str]) -> str:
+def prepare(env: dict[str, str]) -> str:
     """Migrates, makes a tenant and a delegation session; returns its token."""
     python = sys.executable
     subprocess.run([python, "manage.py", "hsm_init"], cwd=ROOT, env=env, check=True)  # noqa: S603
@@ -82,7 +81,7 @@ print(json.dumps({"token": issued.delegation_token}))
     return str(json.loads(out.strip().splitlines()[-1])["token"])
 
 
-def _wait_for(port: int, timeout: float = 30.0) -> None:
+def wait_for(port: int, timeout: float = 30.0) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         with socket.socket() as probe:
@@ -92,7 +91,7 @@ def _wait_for(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError("gunicorn did not start")
 
 
-def _wrk(url: str, script: str | None, seconds: int) -> dict[str, float]:
+def wrk(url: str, script: str | None, seconds: int) -> dict[str, float]:
     command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", url]
     if script:
         command[1:1] = ["-s", script]
@@ -112,12 +111,8 @@ def _wrk(url: str, script: str | None, seconds: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
-    _fresh_database()
-    env = _environment()
-    token = _prepare(env)
+def trade_script(token: str) -> Any:
+    """A wrk Lua script that POSTs a trade of `token`."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         body = json.dumps({"subject_token": token})
         lua.write(
@@ -125,18 +120,32 @@ def main() -> None:
             'wrk.headers["Content-Type"] = "application/json"\n'
             f"wrk.body = {json.dumps(body)}\n"
         )
-    server = subprocess.Popen(  # noqa: S603
+    return lua
+
+
+def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "gunicorn", "authority.wsgi", "-w", "2", "-b", f"127.0.0.1:{PORT}",
          "--log-level", "warning"],
         cwd=ROOT, env=env,
     )  # fmt: skip
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    fresh_database()
+    env = environment()
+    token = prepare(env)
+    lua = trade_script(token)
+    server = start_server(env)
     try:
-        _wait_for(PORT)
+        wait_for(PORT)
         base = f"http://127.0.0.1:{PORT}"
-        _wrk(f"{base}/api/v1/trade", lua.name, 3)  # warm-up: keys, caches, connections
-        _wrk(f"{base}/api/v1/epoch", None, 2)
-        trivial = _wrk(f"{base}/api/v1/epoch", None, DURATION)
-        trade = _wrk(f"{base}/api/v1/trade", lua.name, DURATION)
+        wrk(f"{base}/api/v1/trade", lua.name, 3)  # warm-up: keys, caches, connections
+        wrk(f"{base}/api/v1/epoch", None, 2)
+        trivial = wrk(f"{base}/api/v1/epoch", None, DURATION)
+        trade = wrk(f"{base}/api/v1/trade", lua.name, DURATION)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -34,15 +34,17 @@ def session_expiry_sweep(
     expired = batches = 0
     while True:
         with transaction.atomic():
-            ids = list(
+            # One statement a batch: UPDATE … WHERE id IN (SELECT … LIMIT n FOR UPDATE SKIP
+            # LOCKED), so the ids never travel to Python and back.
+            batch = (
                 Session.objects.select_for_update(skip_locked=True)
                 .filter(cancelled_at__isnull=True, expired_at__isnull=True, expires_at__lte=now)
-                .order_by("expires_at")
-                .values_list("id", flat=True)[:batch_size]
+                .order_by()  # any expired rows will do; sorting them all would cost most
+                .values("id")[:batch_size]
             )
-            if ids:
-                expired += Session.objects.filter(pk__in=ids).update(expired_at=now)
-                batches += 1
-        if len(ids) < batch_size:
+            count = Session.objects.filter(pk__in=batch).update(expired_at=now)
+        expired += count
+        batches += 1 if count else 0
+        if count < batch_size:
             break
     return SweepResult(expired, batches, revoked_access_token_purge(now=now))
