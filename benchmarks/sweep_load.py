@@ -87,9 +87,8 @@ def main() -> None:
         os.unlink(lua.name)
     print(f"expiry sweep of {SESSIONS:,} expired sessions (inserted in {inserted:.1f} s)")
     print(f"  {out}")
-    print(
-        f"  sweep took {sweep_seconds:.1f} s ({SESSIONS / sweep_seconds:,.0f} sessions/s; target < 60 s)"
-    )
+    rate = SESSIONS / sweep_seconds
+    print(f"  sweep took {sweep_seconds:.1f} s ({rate:,.0f} sessions/s; target < 60 s)")
     print(
         f"  trade before: {before['rate']:,.0f} req/s, p99 {before['p99']:.1f} ms; during: "
         f"{during['rate']:,.0f} req/s, p99 {during['p99']:.1f} ms; "
