@@ -19,3 +19,10 @@ def run_renewal_schedules() -> int:
     from tokens.services.renewals import renewal_schedules_run
 
     return renewal_schedules_run()
+
+
+@shared_task(name="tokens.destroy_session_keys", ignore_result=True)
+def destroy_session_keys() -> int:
+    from tokens.services.dynamic import ended_session_keys_destroy
+
+    return ended_session_keys_destroy()

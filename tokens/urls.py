@@ -2,10 +2,17 @@
 
 from django.urls import path
 
-from tokens.api import introspection, sessions, trade
+from tokens.api import dynamic, introspection, sessions, trade
 
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="session-list"),
+    path("sessions/dynamic", dynamic.DynamicSessionCreateApi.as_view(), name="session-dynamic"),
+    path(
+        "sessions/<str:session_id>/complete",
+        dynamic.SessionCompleteApi.as_view(),
+        name="session-complete",
+    ),
+    path("sessions/<str:session_id>/sign", dynamic.SessionSignApi.as_view(), name="session-sign"),
     path("sessions/<str:session_id>", sessions.SessionDetailApi.as_view(), name="session-detail"),
     path(
         "sessions/<str:session_id>/renew", sessions.SessionRenewApi.as_view(), name="session-renew"

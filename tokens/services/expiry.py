@@ -1,4 +1,5 @@
-"""The expiry sweep: marks expired sessions and purges deny-list entries past their expiry.
+"""The expiry sweep: marks expired sessions, destroys the HSM keys of ended dynamic sessions, and
+purges deny-list entries past their expiry.
 
 Bounded batches, each its own transaction; `SELECT … FOR UPDATE SKIP LOCKED` lets two sweeps run
 at once without doing the same rows twice or waiting on each other (PostgreSQL; SQLite has one
@@ -25,6 +26,7 @@ class SweepResult:
     sessions_expired: int
     batches: int
     revoked_tokens_purged: int
+    session_keys_destroyed: int
 
 
 def session_expiry_sweep(
@@ -47,4 +49,7 @@ def session_expiry_sweep(
         batches += 1 if count else 0
         if count < batch_size:
             break
-    return SweepResult(expired, batches, revoked_access_token_purge(now=now))
+    from tokens.services.dynamic import ended_session_keys_destroy
+
+    keys = ended_session_keys_destroy(now=now)
+    return SweepResult(expired, batches, revoked_access_token_purge(now=now), keys)

@@ -231,4 +231,8 @@ def session_cancel(*, actor: Principal, session: Session, by_token_holder: bool 
         active=False, last_outcome="stopped: session cancelled"
     )
     enqueue_on_commit(seal_audit_log)
+    if session.dynamic_key_id is not None:
+        from tokens.tasks import destroy_session_keys
+
+        enqueue_on_commit(destroy_session_keys)  # the sweep destroys it too, if this send fails
     return session

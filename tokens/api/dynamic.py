@@ -1,0 +1,126 @@
+"""Dynamic sessions API: create (blank token), complete, and sign with the session key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authority import selectors as tenancy
+from authority.api.common import owner_for_write, valid_data
+from authority.api.fields import Base58Field
+from authority.api.permissions import principal
+from authority.errors import InvalidInput
+from tokens import selectors
+from tokens.api.sessions import SessionOutput
+from tokens.services.dynamic import dynamic_session_create, session_complete, session_sign
+from tokens.wire.session import SessionToken
+from tokens.wire.signature import Scheme
+
+
+def token_payload(token: SessionToken) -> dict[str, Any]:
+    return {"binary": base64.b64encode(token.encode()).decode(), "json": token.to_json()}
+
+
+def _b64(value: str, field: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("Must be base64.", field=field) from None
+
+
+class DynamicSessionCreateApi(APIView):
+    class DynamicSessionInput(serializers.Serializer):
+        owner = serializers.SlugField(required=False)
+        renewer = serializers.CharField(required=False, max_length=200)
+        lifetime = serializers.IntegerField(required=False, min_value=1, help_text="seconds")
+
+    @extend_schema(
+        request=DynamicSessionInput, responses={201: dict}, operation_id="sessions_create_dynamic"
+    )
+    def post(self, request: Request) -> Response:
+        data = valid_data(self.DynamicSessionInput, request)
+        actor = principal(request)
+        owner = owner_for_write(actor, data.get("owner"))
+        renewer = (
+            tenancy.member_principal_get(owner=owner, label=data["renewer"])
+            if data.get("renewer")
+            else actor
+        )
+        session, blank = dynamic_session_create(
+            actor=actor, owner=owner, renewer=renewer, lifetime=data.get("lifetime")
+        )
+        body = {
+            **SessionOutput(session).data,
+            "session_key": bytes(session.session_key or b"").hex(),
+            "blank_token": token_payload(blank),
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class SessionCompleteApi(APIView):
+    class CompleteInput(serializers.Serializer):
+        token = serializers.CharField(
+            required=False, max_length=65536, help_text="base64 of the completed token"
+        )
+        token_json = serializers.JSONField(required=False, help_text="or its NeoFS JSON")
+
+    @extend_schema(request=CompleteInput, responses=dict, operation_id="sessions_complete")
+    def post(self, request: Request, session_id: str) -> Response:
+        data = valid_data(self.CompleteInput, request)
+        if ("token" in data) == ("token_json" in data):
+            raise InvalidInput(
+                "Give the completed token as token (base64) or token_json.", field="token"
+            )
+        token = (
+            SessionToken.decode(_b64(data["token"], "token"), "token")
+            if "token" in data
+            else SessionToken.from_json(data["token_json"], "token_json")
+        )
+        actor = principal(request)
+        session = selectors.session_get(principal=actor, session_id=session_id)
+        signed = session_complete(actor=actor, session=session, token=token)
+        return Response({"id": str(session.id), "neofs_token": token_payload(signed)})
+
+
+class SessionSignApi(APIView):
+    class SignInput(serializers.Serializer):
+        verb = serializers.CharField(max_length=16)
+        container = Base58Field(length=32, required=False, allow_null=True)
+        scheme = serializers.ChoiceField(
+            choices=["ECDSA_SHA512", "ECDSA_RFC6979_SHA256"], default="ECDSA_RFC6979_SHA256"
+        )
+
+        def get_fields(self) -> dict[str, serializers.Field]:
+            # A declared attribute named `data` would hide Serializer.data.
+            data = serializers.CharField(
+                max_length=4 * 1024 * 1024, help_text="base64 of the bytes to sign"
+            )
+            return {**super().get_fields(), "data": data}
+
+    @extend_schema(request=SignInput, responses=dict, operation_id="sessions_sign")
+    def post(self, request: Request, session_id: str) -> Response:
+        data = valid_data(self.SignInput, request)
+        actor = principal(request)
+        session = selectors.session_get(principal=actor, session_id=session_id)
+        signature = session_sign(
+            actor=actor,
+            session=session,
+            data=_b64(data["data"], "data"),
+            verb=data["verb"].upper(),
+            container=data.get("container"),
+            scheme=Scheme[data["scheme"]],
+        )
+        return Response(
+            {
+                "key": bytes(session.session_key or b"").hex(),
+                "signature": base64.b64encode(signature).decode(),
+                "scheme": data["scheme"],
+            }
+        )
