@@ -7,6 +7,7 @@ from tokens.api import dynamic, introspection, sessions, trade
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="session-list"),
     path("sessions/dynamic", dynamic.DynamicSessionCreateApi.as_view(), name="session-dynamic"),
+    path("sessions/import", dynamic.SessionImportApi.as_view(), name="session-import"),
     path(
         "sessions/<str:session_id>/complete",
         dynamic.SessionCompleteApi.as_view(),

@@ -158,3 +158,68 @@ def test_an_expired_dynamic_session_loses_its_key_at_the_sweep(world):
     )
     result = session_expiry_sweep()
     assert result.sessions_expired == 1 and result.session_keys_destroyed == 1
+
+
+def _wallet_owner(world):
+    wallet = SoftwareSigner()
+    acme = world["acme"]
+    acme.signs_own_tokens = True
+    acme.neofs_owner_id = str(OwnerID.from_public_key(wallet.public_key()))
+    acme.save()
+    return wallet
+
+
+def _client_token(world, wallet, **changes):
+    import os
+
+    from tokens.wire.lifetime import Lifetime
+
+    epoch = current_epoch()
+    fields = {
+        "id": os.urandom(16),
+        "owner_id": OwnerID.from_public_key(wallet.public_key()),
+        "lifetime": Lifetime(exp=epoch + 10, nbf=epoch, iat=epoch),
+        "session_key": SoftwareSigner().public_key(),
+        "context": ObjectContext(ObjectVerb.GET, ContainerID(bytes(world["container"].cid))),
+        **changes,
+    }
+    return SessionToken(SessionBody(**fields)).signed(wallet)
+
+
+def _import(world, token: SessionToken | bytes):
+    raw = token if isinstance(token, bytes) else token.encode()
+    return world["operator"].post(
+        "/api/v1/sessions/import", {"token": base64.b64encode(raw).decode()}, format="json"
+    )
+
+
+def test_a_client_signed_static_token_is_registered_and_then_known(world):
+    wallet = _wallet_owner(world)
+    token = _client_token(world, wallet)
+    response = _import(world, token)
+    assert response.status_code == 201, response.content
+    assert response.json()["kind"] == "static" and response.json()["verbs"] == ["GET"]
+    introspected = (
+        world["service"]
+        .post("/api/v1/introspect", {"token": base64.b64encode(token.encode()).decode()})
+        .json()
+    )
+    assert introspected["active"] is True
+    assert _import(world, token).status_code == 409  # once
+
+
+def test_a_token_modified_after_signing_is_refused(world):
+    wallet = _wallet_owner(world)
+    raw = bytearray(_client_token(world, wallet).encode())
+    raw[10] ^= 0x01  # inside the body's id
+    assert _import(world, bytes(raw)).status_code == 400
+
+
+def test_tokens_of_other_issuers_or_expired_are_refused(world):
+    stranger = SoftwareSigner()
+    assert _import(world, _client_token(world, stranger)).status_code == 400
+    wallet = _wallet_owner(world)
+    from tokens.wire.lifetime import Lifetime
+
+    old = _client_token(world, wallet, lifetime=Lifetime(exp=1, nbf=0, iat=0))
+    assert _import(world, old).status_code == 400

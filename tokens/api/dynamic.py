@@ -19,7 +19,12 @@ from authority.api.permissions import principal
 from authority.errors import InvalidInput
 from tokens import selectors
 from tokens.api.sessions import SessionOutput
-from tokens.services.dynamic import dynamic_session_create, session_complete, session_sign
+from tokens.services.dynamic import (
+    dynamic_session_create,
+    session_complete,
+    session_sign,
+    static_session_import,
+)
 from tokens.wire.session import SessionToken
 from tokens.wire.signature import Scheme
 
@@ -124,3 +129,24 @@ class SessionSignApi(APIView):
                 "scheme": data["scheme"],
             }
         )
+
+
+class SessionImportApi(APIView):
+    class ImportInput(serializers.Serializer):
+        token = serializers.CharField(required=False, max_length=65536, help_text="base64")
+        token_json = serializers.JSONField(required=False, help_text="or NeoFS JSON")
+
+    @extend_schema(
+        request=ImportInput, responses={201: SessionOutput}, operation_id="sessions_import"
+    )
+    def post(self, request: Request) -> Response:
+        data = valid_data(self.ImportInput, request)
+        if ("token" in data) == ("token_json" in data):
+            raise InvalidInput("Give the token as token (base64) or token_json.", field="token")
+        token = (
+            SessionToken.decode(_b64(data["token"], "token"), "token")
+            if "token" in data
+            else SessionToken.from_json(data["token_json"], "token_json")
+        )
+        session = static_session_import(actor=principal(request), token=token)
+        return Response(SessionOutput(session).data, status=status.HTTP_201_CREATED)

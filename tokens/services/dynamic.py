@@ -1,4 +1,6 @@
-"""Dynamic sessions (NeoFS SessionService.Create; `frostfs-cli session create --out blank_token`).
+"""Sessions whose NeoFS tokens the client takes part in: dynamic sessions (NeoFS
+SessionService.Create; `frostfs-cli session create --out blank_token`) and imported
+client-signed static tokens.
 
 The authority generates the session key pair in the HSM and hands out a blank, unsigned token
 (id, session key, lifetime). The client fills in the context and owner id, and either signs it
@@ -11,11 +13,12 @@ CKA_ID, and it is destroyed when the session is cancelled or expires.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
 
-from authority.epoch import current_epoch, epoch_at
+from authority.epoch import current_epoch, epoch_at, epoch_start
 from authority.errors import Conflict, InvalidInput, NotAllowed
 from authority.models import Container, Owner
 from authority.principals import Principal
@@ -215,3 +218,51 @@ def ended_session_keys_destroy(*, now: dt.datetime | None = None, batch_size: in
         destroyed += len(keys)
         if len(keys) < batch_size:
             return destroyed
+
+
+@transaction.atomic
+def static_session_import(*, actor: Principal, token: SessionToken) -> Session:
+    """Registers a static token an owner signed with its own wallet (`frostfs-cli util sign
+    session-token`), after checking signature, issuer binding and lifetime, so that verify,
+    introspect and cancel know it. A token modified after signing fails the signature check."""
+    check = token.check()
+    if check is not Check.OK:
+        raise InvalidInput(f"The token's signature: {check.value}.", field="token.signature")
+    body = token.body
+    owner = Owner.objects.filter(
+        actor.membership_q("memberships__"), neofs_owner_id=str(body.owner_id)
+    ).first()
+    if owner is None:
+        raise InvalidInput("The token's issuer is none of your owners.", field="token.body.ownerID")
+    require_role(actor, owner)
+    lifetime = body.lifetime
+    if lifetime is None or lifetime.exp < current_epoch():
+        raise InvalidInput("The token has expired.", field="token.body.lifetime")
+    if len(body.id) != 16 or not body.session_key:
+        raise InvalidInput("A session token needs an id and a session key.", field="token.body")
+    session_id = uuid.UUID(bytes=body.id)
+    if Session.objects.filter(pk=session_id).exists():
+        raise Conflict("A session with this id is already registered.")
+    context, verbs, cid, objects = _context_fields(owner, body.context)
+    ends = epoch_start(lifetime.exp + 1)  # the token is valid through its exp epoch
+    session = Session.objects.create(
+        id=session_id,
+        owner=owner,
+        subject=actor.label,
+        renewer_user=actor.user if actor.application is None else None,
+        renewer_application=actor.application,
+        kind=SessionKind.STATIC,
+        context=context,
+        verbs=verbs,
+        container_cid=cid,
+        objects_list=objects,
+        session_key=body.session_key,
+        token=token.encode(),
+        expires_at=ends,
+        max_expires_at=ends,
+    )
+    audit_record(
+        actor=actor, owner=owner, action="session.import", object_type="session",
+        object_id=str(session.id), token=session.token, detail={"verbs": verbs},
+    )  # fmt: skip
+    return session
