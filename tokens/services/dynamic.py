@@ -170,7 +170,7 @@ def session_complete(*, actor: Principal, session: Session, token: SessionToken)
     session.save(update_fields=["context", "verbs", "container_cid", "objects_list", "token"])
     audit_record(
         actor=actor, owner=session.owner, action="session.complete", object_type="session",
-        object_id=str(session.id), token=session.token, detail={"verbs": verbs},
+        object_id=str(session.id), token=token.encode(), detail={"verbs": verbs},
     )  # fmt: skip
     return token
 
@@ -263,6 +263,6 @@ def static_session_import(*, actor: Principal, token: SessionToken) -> Session:
     )
     audit_record(
         actor=actor, owner=owner, action="session.import", object_type="session",
-        object_id=str(session.id), token=session.token, detail={"verbs": verbs},
+        object_id=str(session.id), token=token.encode(), detail={"verbs": verbs},
     )  # fmt: skip
     return session
