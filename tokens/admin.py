@@ -9,7 +9,7 @@ from django.http import HttpRequest
 
 from authority.admin.scoping import OwnerScopedAdmin, ScopedOwnerFilter, actor
 from authority.errors import AuthorityError
-from tokens.models import RenewalSchedule, Session
+from tokens.models import BearerGrant, RenewalSchedule, Session
 from tokens.services.sessions import session_cancel, session_renew
 
 
@@ -106,3 +106,77 @@ class RenewalScheduleAdmin(OwnerScopedAdmin):
         )
         ran = renewal_schedules_run()
         self.message_user(request, f"Ran {ran} schedule(s); see their outcome.", messages.SUCCESS)
+
+
+@admin.register(BearerGrant)
+class BearerGrantAdmin(OwnerScopedAdmin):
+    list_display = [
+        "id",
+        "owner",
+        "container_id",
+        "receiver",
+        "flavour",
+        "exp",
+        "revoked_at",
+        "download",
+    ]
+    list_filter = [("owner", ScopedOwnerFilter), "flavour"]
+    readonly_fields = [
+        "id",
+        "owner",
+        "container_id",
+        "receiver",
+        "flavour",
+        "exp",
+        "nbf",
+        "iat",
+        "issued_by",
+        "created_at",
+        "revoked_at",
+    ]
+    exclude = ["container_cid", "token", "token_digest"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False  # issued through the API (the table and receiver need checking there)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="token")
+    def download(self, obj: BearerGrant) -> str:
+        from django.urls import reverse
+        from django.utils.html import format_html
+
+        url = reverse("admin:tokens_bearergrant_download", args=[obj.pk])
+        return format_html('<a href="{}">download</a>', url)
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        view = self.admin_site.admin_view(self.download_view)
+        return [
+            path("<uuid:grant_id>/download/", view, name="tokens_bearergrant_download"),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request: HttpRequest, grant_id: Any) -> Any:
+        from django.http import Http404, HttpResponse
+
+        grant = self.get_queryset(request).filter(pk=grant_id).first()
+        if grant is None:
+            raise Http404
+        response = HttpResponse(bytes(grant.token), content_type="application/octet-stream")
+        response["Content-Disposition"] = f'attachment; filename="bearer-{grant.pk}.bin"'
+        return response
+
+    @admin.action(description="Revoke")
+    def revoke(self, request: HttpRequest, queryset: Any) -> None:
+        from tokens.services.bearer_grants import bearer_grant_revoke
+
+        for grant in self._scope(request, queryset, self.write_roles):
+            bearer_grant_revoke(actor=actor(request), grant=grant)
+        self.message_user(request, "Revoked.", messages.SUCCESS)

@@ -153,3 +153,36 @@ class RenewalSchedule(models.Model):
 
     def __str__(self) -> str:
         return f"renew {self.session_id} every {self.period} s"
+
+
+class BearerGrant(models.Model):
+    """A NeoFS bearer token a container's owner issued to a receiver (or anyone) with an eACL
+    table, kept so that it can be listed, audited and revoked (verify honours the revocation)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(
+        "authority.Owner", on_delete=models.PROTECT, related_name="bearer_grants"
+    )
+    container_cid = models.BinaryField(max_length=32)
+    receiver = models.CharField(
+        max_length=40, blank=True, help_text="Base58 owner id of the receiver; empty: anyone."
+    )
+    flavour = models.CharField(max_length=8)
+    token = models.BinaryField()
+    token_digest = models.CharField(max_length=64, unique=True)
+    exp = models.PositiveBigIntegerField()
+    nbf = models.PositiveBigIntegerField()
+    iat = models.PositiveBigIntegerField()
+    issued_by = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"bearer grant {self.id}"
+
+    @property
+    def container_id(self) -> str:
+        return base58.b58encode(bytes(self.container_cid)).decode()

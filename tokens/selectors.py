@@ -10,7 +10,7 @@ from django.utils import timezone
 from authority.errors import InvalidInput, NotFound
 from authority.principals import Principal
 from authority.selectors import owner_list
-from tokens.models import Session, SessionState
+from tokens.models import BearerGrant, Session, SessionState
 
 
 def session_list(
@@ -54,3 +54,20 @@ def session_get(*, principal: Principal, session_id: str) -> Session:
     if session is None:
         raise NotFound("No such session.")
     return session
+
+
+def bearer_grant_list(*, principal: Principal) -> QuerySet[BearerGrant]:
+    return BearerGrant.objects.filter(owner__in=owner_list(principal=principal)).select_related(
+        "owner"
+    )
+
+
+def bearer_grant_get(*, principal: Principal, grant_id: str) -> BearerGrant:
+    try:
+        parsed = uuid.UUID(str(grant_id))
+    except ValueError:
+        raise NotFound("No such bearer grant.") from None
+    grant = bearer_grant_list(principal=principal).filter(pk=parsed).first()
+    if grant is None:
+        raise NotFound("No such bearer grant.")
+    return grant

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tokens.api import dynamic, introspection, sessions, trade
+from tokens.api import bearer_grants, dynamic, introspection, sessions, trade
 
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="session-list"),
@@ -27,6 +27,17 @@ urlpatterns = [
         "sessions/<str:session_id>/renewal-schedule",
         sessions.SessionRenewalScheduleApi.as_view(),
         name="session-renewal-schedule",
+    ),
+    path("bearer-grants", bearer_grants.BearerGrantListApi.as_view(), name="bearer-grant-list"),
+    path(
+        "bearer-grants/<str:grant_id>",
+        bearer_grants.BearerGrantDetailApi.as_view(),
+        name="bearer-grant-detail",
+    ),
+    path(
+        "bearer-grants/<str:grant_id>/revoke",
+        bearer_grants.BearerGrantRevokeApi.as_view(),
+        name="bearer-grant-revoke",
     ),
     path("trade", trade.TradeApi.as_view(), name="trade"),
     path("token", trade.TokenExchangeApi.as_view(), name="token-exchange"),
