@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from tokens.api import bearer_grants, dynamic, introspection, sessions, trade
+from tokens.api import bearer_grants, dynamic, introspection, sessions, trade, verify
 
 urlpatterns = [
     path("sessions", sessions.SessionListApi.as_view(), name="session-list"),
@@ -39,6 +39,7 @@ urlpatterns = [
         bearer_grants.BearerGrantRevokeApi.as_view(),
         name="bearer-grant-revoke",
     ),
+    path("verify", verify.VerifyApi.as_view(), name="verify"),
     path("trade", trade.TradeApi.as_view(), name="trade"),
     path("token", trade.TokenExchangeApi.as_view(), name="token-exchange"),
     path("introspect", introspection.IntrospectApi.as_view(), name="introspect"),

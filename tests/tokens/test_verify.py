@@ -1,0 +1,270 @@
+"""The policy decision point, walked through the seeds' flows and a table of reasons."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from authority.epoch import current_epoch
+from hsm.models import KeyPurpose
+from hsm.signer import HSMSigner
+from tests.factories import ContainerFactory
+from tokens.wire import eacl as wire
+from tokens.wire.bearer import BearerBody, BearerToken
+from tokens.wire.eacl_rules import parse_rules
+from tokens.wire.ids import ContainerID, ObjectID, OwnerID
+from tokens.wire.lifetime import Lifetime
+from tokens.wire.session import (
+    ContainerContext,
+    ContainerVerb,
+    ObjectContext,
+    ObjectVerb,
+    SessionBody,
+    SessionToken,
+)
+from tokens.wire.signature import SoftwareSigner
+
+pytestmark = pytest.mark.django_db
+
+PARTY = SoftwareSigner()
+OTHER = SoftwareSigner()
+
+
+def _b64(token) -> str:
+    return base64.b64encode(token.encode()).decode()
+
+
+def _verify(world, **body):
+    payload = {
+        "kind": "object",
+        "verb": "GET",
+        "container": world["container"].container_id,
+        **body,
+    }
+    response = world["operator"].post("/api/v1/verify", payload, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _owner_signer(world):
+    return HSMSigner(world["acme"].keys.get(purpose=KeyPurpose.OWNER_SIGNING))
+
+
+def _session(
+    world,
+    *,
+    verb=ObjectVerb.GET,
+    container=None,
+    objects=(),
+    lifetime=None,
+    key=None,
+    signer=None,
+    context=None,
+):
+    epoch = current_epoch()
+    body = SessionBody(
+        id=os.urandom(16),
+        owner_id=OwnerID.from_string(world["acme"].neofs_owner_id),
+        lifetime=lifetime or Lifetime(exp=epoch + 5, nbf=epoch, iat=epoch),
+        session_key=(key or PARTY).public_key(),
+        context=context
+        or ObjectContext(verb, container or ContainerID(bytes(world["container"].cid)), objects),
+    )
+    return SessionToken(body).signed(signer or _owner_signer(world))
+
+
+def _bearer(
+    world,
+    rules="deny get obj:Classification=secret others",
+    receiver=None,
+    lifetime=None,
+    container=None,
+    signer=None,
+):
+    epoch = current_epoch()
+    body = BearerBody(
+        eacl_table=wire.Table(
+            container or ContainerID(bytes(world["container"].cid)), parse_rules(rules)
+        ),
+        owner_id=receiver,
+        lifetime=lifetime or Lifetime(exp=epoch + 5, nbf=epoch, iat=epoch),
+        issuer=OwnerID.from_string(world["acme"].neofs_owner_id),
+    )
+    return BearerToken(body).signed(signer or _owner_signer(world))
+
+
+def test_dynamic_session_flow(world):
+    created = world["operator"].post("/api/v1/sessions/dynamic", {}, format="json").json()
+    blank = SessionToken.decode(base64.b64decode(created["blank_token"]["binary"]))
+    body = SessionBody(
+        id=blank.body.id, owner_id=OwnerID.from_string(world["acme"].neofs_owner_id),
+        lifetime=blank.body.lifetime, session_key=blank.body.session_key,
+        context=ObjectContext(ObjectVerb.PUT, ContainerID(bytes(world["container"].cid))),
+    )  # fmt: skip
+    done = (
+        world["operator"]
+        .post(
+            f"/api/v1/sessions/{created['id']}/complete",
+            {"token": _b64(SessionToken(body))},
+            format="json",
+        )
+        .json()
+    )
+    token = done["neofs_token"]["binary"]
+    key = created["session_key"]
+    inside = _verify(world, verb="PUT", session_token=token, requester_key=key)
+    assert inside == {"decision": "allow", "reason": "allowed", "record": None}
+    assert (
+        _verify(world, verb="DELETE", session_token=token, requester_key=key)["reason"]
+        == "verb_not_allowed"
+    )
+    other = ContainerFactory(owner=world["acme"]).container_id
+    assert (
+        _verify(world, verb="PUT", container=other, session_token=token, requester_key=key)[
+            "reason"
+        ]
+        == "wrong_container"
+    )
+    world["operator"].post(f"/api/v1/sessions/{created['id']}/cancel")
+    assert _verify(world, verb="PUT", session_token=token, requester_key=key)["reason"] == "revoked"
+
+
+def test_static_token_for_a_trusted_party(world, issue):
+    body = issue(kind="static", verbs=["GET"], session_key=PARTY.public_key().hex())
+    token = body["neofs_token"]["binary"]
+    assert (
+        _verify(world, session_token=token, requester_key=PARTY.public_key().hex())["decision"]
+        == "allow"
+    )
+    assert (
+        _verify(world, session_token=token, requester_key=OTHER.public_key().hex())["reason"]
+        == "session_key_mismatch"
+    )
+
+
+def test_bearer_grant_flow(world):
+    receiver = OwnerID.from_public_key(PARTY.public_key())
+    grant = world["operator"].post(
+        "/api/v1/bearer-grants",
+        {"container": world["container"].container_id, "receiver": str(receiver),
+         "rules": ["deny get obj:Classification=secret others"]},
+        format="json",
+    ).json()  # fmt: skip
+    token = grant["token"]["binary"]
+    asked = {"bearer_token": token, "requester_key": PARTY.public_key().hex()}
+    secret = _verify(world, object_headers={"Classification": "secret"}, **asked)
+    assert secret["decision"] == "deny" and secret["reason"] == "eacl_deny"
+    assert secret["record"]["rule"] == "deny get obj:Classification=secret others"
+    assert (
+        _verify(world, object_headers={"Classification": "public"}, **asked)["decision"] == "allow"
+    )
+    world["operator"].post(f"/api/v1/bearer-grants/{grant['id']}/revoke")
+    assert (
+        _verify(world, object_headers={"Classification": "public"}, **asked)["reason"] == "revoked"
+    )
+
+
+def _cases():
+    epoch_cases = [
+        (
+            "expired session",
+            lambda w: {"session_token": _b64(_session(w, lifetime=Lifetime(exp=1, nbf=0, iat=0)))},
+            "expired",
+        ),
+        (
+            "future session",
+            lambda w: {
+                "session_token": _b64(_session(w, lifetime=Lifetime(exp=10**9, nbf=10**8, iat=0)))
+            },
+            "not_yet_valid",
+        ),
+    ]
+    return [
+        ("session ok", lambda w: {"session_token": _b64(_session(w)), "requester_key": PARTY.public_key().hex()}, "allowed"),
+        ("head by get token", lambda w: {"verb": "HEAD", "session_token": _b64(_session(w))}, "allowed"),
+        ("head by delete token", lambda w: {"verb": "HEAD", "session_token": _b64(_session(w, verb=ObjectVerb.DELETE))}, "allowed"),
+        ("search by delete token", lambda w: {"verb": "SEARCH", "session_token": _b64(_session(w, verb=ObjectVerb.DELETE))}, "allowed"),
+        ("put by get token", lambda w: {"verb": "PUT", "session_token": _b64(_session(w))}, "verb_not_allowed"),
+        ("object listed", lambda w: {"object": str(ObjectID(b"\x01" * 32)), "session_token": _b64(_session(w, objects=(ObjectID(b"\x01" * 32),)))}, "allowed"),
+        ("object not listed", lambda w: {"object": str(ObjectID(b"\x02" * 32)), "session_token": _b64(_session(w, objects=(ObjectID(b"\x01" * 32),)))}, "object_not_in_session"),
+        ("empty object list", lambda w: {"object": str(ObjectID(b"\x02" * 32)), "session_token": _b64(_session(w))}, "allowed"),
+        ("foreign issuer key", lambda w: {"session_token": _b64(_session(w, signer=OTHER))}, "issuer_mismatch"),
+        ("container token for object op", lambda w: {"session_token": _b64(_session(w, context=ContainerContext(ContainerVerb.PUT, wildcard=True)))}, "wrong_context"),
+        ("wildcard container session", lambda w: {"kind": "container", "verb": "PUT", "session_token": _b64(_session(w, context=ContainerContext(ContainerVerb.PUT, wildcard=True)))}, "allowed"),
+        ("container verb mismatch", lambda w: {"kind": "container", "verb": "DELETE", "session_token": _b64(_session(w, context=ContainerContext(ContainerVerb.PUT, wildcard=True)))}, "verb_not_allowed"),
+        ("container op without session", lambda w: {"kind": "container", "verb": "PUT", "requester_key": OTHER.public_key().hex()}, "not_owner"),
+        *epoch_cases,
+        ("bearer to anyone, public", lambda w: {"bearer_token": _b64(_bearer(w)), "object_headers": {"Classification": "public"}}, "allowed"),
+        ("bearer secret denied", lambda w: {"bearer_token": _b64(_bearer(w)), "object_headers": {"Classification": "secret"}}, "eacl_deny"),
+        ("bearer wrong receiver", lambda w: {"bearer_token": _b64(_bearer(w, receiver=OwnerID.from_public_key(PARTY.public_key()))), "requester_key": OTHER.public_key().hex()}, "bearer_not_for_receiver"),
+        ("bearer not from owner", lambda w: {"bearer_token": _b64(_bearer_by_stranger(w))}, "bearer_issuer_not_owner"),
+        ("bearer for other container", lambda w: {"bearer_token": _b64(_bearer(w, container=ContainerID(b"\x09" * 32)))}, "wrong_container"),
+        ("bearer expired", lambda w: {"bearer_token": _b64(_bearer(w, lifetime=Lifetime(exp=1)))}, "expired"),
+        ("NOT_PRESENT matches absent", lambda w: {"bearer_token": _b64(_bearer(w, "deny get obj:Tag= others"))}, "eacl_deny"),
+        ("!= never matches absent", lambda w: {"bearer_token": _b64(_bearer(w, "deny get obj:Tag!=x others"))}, "allowed"),
+        ("NUM_GT on big integers", lambda w: {"bearer_token": _b64(_bearer(w, "deny get obj:Size>18446744073709551616 others")), "object_headers": {"Size": "18446744073709551617"}}, "eacl_deny"),
+        ("first match allows", lambda w: {"bearer_token": _b64(_bearer(w, "allow get others\ndeny get others"))}, "allowed"),
+        ("first match denies", lambda w: {"bearer_token": _b64(_bearer(w, "deny get others\nallow get others"))}, "eacl_deny"),
+        ("user role skips others rule", lambda w: {"bearer_token": _b64(_bearer(w, "deny get others")), "requester_account": w["acme"].neofs_owner_id}, "allowed"),
+        ("request header filter", lambda w: {"bearer_token": _b64(_bearer(w, "deny get req:X=1 others")), "request_headers": {"X": "1"}}, "eacl_deny"),
+    ]  # fmt: skip
+
+
+def _bearer_by_stranger(world):
+    stranger = SoftwareSigner()
+    epoch = current_epoch()
+    body = BearerBody(
+        eacl_table=wire.Table(ContainerID(bytes(world["container"].cid)), ()),
+        lifetime=Lifetime(exp=epoch + 5),
+        issuer=OwnerID.from_public_key(stranger.public_key()),
+    )
+    return BearerToken(body).signed(stranger)
+
+
+@pytest.mark.parametrize(("name", "make", "reason"), _cases(), ids=[c[0] for c in _cases()])
+def test_decisions(world, name, make, reason):
+    assert _verify(world, **make(world))["reason"] == reason
+
+
+def test_container_eacl_applies_without_a_bearer_token(world, tenant):
+    stored = tenant(world["acme"])
+    container = stored["container"]
+    container.eacl_table = stored["table"]
+    container.save()
+    result = (
+        world["operator"]
+        .post(
+            "/api/v1/verify",
+            {
+                "verb": "GET",
+                "container": container.container_id,
+                "object_headers": {"Classification": "secret"},
+            },
+            format="json",
+        )
+        .json()
+    )
+    assert result["reason"] == "eacl_deny"
+
+
+def test_bad_input_and_other_tenants(world):
+    bad = world["operator"].post(
+        "/api/v1/verify",
+        {"verb": "FLY", "container": world["container"].container_id},
+        format="json",
+    )
+    assert bad.status_code == 400 and "verb" in bad.json()["fields"]
+    garbage = world["operator"].post(
+        "/api/v1/verify",
+        {"verb": "GET", "container": world["container"].container_id, "session_token": "AAAA"},
+        format="json",
+    )
+    assert garbage.status_code == 400
+    foreign = world["operator"].post(
+        "/api/v1/verify",
+        {"verb": "GET", "container": world["globex_container"].container_id},
+        format="json",
+    )
+    assert foreign.status_code == 404

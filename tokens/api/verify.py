@@ -1,0 +1,113 @@
+"""`POST /api/v1/verify`: the policy decision point for an owner's containers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from authority import selectors as tenancy
+from authority.api.common import valid_data
+from authority.api.fields import Base58Field
+from authority.api.permissions import principal
+from authority.errors import InvalidInput
+from tokens.services.verify import Operation, request_verify
+from tokens.wire.bearer import BearerToken
+from tokens.wire.errors import WireError
+from tokens.wire.ids import ObjectID, OwnerID
+from tokens.wire.session import ContainerVerb, ObjectVerb, SessionToken
+
+
+def _token(value: Any, kind: Any, field: str) -> tuple[Any, bytes]:
+    """A token given as base64 of its binary form, or as its NeoFS JSON object."""
+    if isinstance(value, dict):
+        return kind.from_json(value, field), b""
+    if not isinstance(value, str):
+        raise InvalidInput("base64 of the token, or its NeoFS JSON.", field=field)
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise InvalidInput("Must be base64 (or a JSON object).", field=field) from None
+    return kind.decode(raw, field), raw
+
+
+class VerifyApi(APIView):
+    class VerifyInput(serializers.Serializer):
+        kind = serializers.ChoiceField(choices=["object", "container"], default="object")
+        verb = serializers.CharField(max_length=16)
+        container = Base58Field(length=32)
+        object = Base58Field(length=32, required=False, allow_null=True)
+        request_headers = serializers.DictField(
+            child=serializers.CharField(allow_blank=True), required=False
+        )
+        object_headers = serializers.DictField(
+            child=serializers.CharField(allow_blank=True), required=False
+        )
+        requester_key = serializers.RegexField(r"^(02|03)[0-9a-fA-F]{64}$", required=False)
+        requester_account = serializers.CharField(required=False, max_length=40)
+        session_token = serializers.JSONField(required=False)
+        bearer_token = serializers.JSONField(required=False)
+
+    class VerifyOutput(serializers.Serializer):
+        decision = serializers.ChoiceField(choices=["allow", "deny"])
+        reason = serializers.CharField()
+        record = serializers.JSONField(allow_null=True)
+
+    @extend_schema(request=VerifyInput, responses=VerifyOutput, operation_id="verify")
+    def post(self, request: Request) -> Response:
+        data = valid_data(self.VerifyInput, request)
+        container = tenancy.container_get(principal=principal(request), cid=data["container"])
+        verb = data["verb"].upper()
+        try:
+            object_verb = ObjectVerb[verb] if data["kind"] == "object" else None
+            container_verb = ContainerVerb[verb] if data["kind"] == "container" else None
+        except KeyError:
+            raise InvalidInput(f"Not a {data['kind']} verb.", field="verb") from None
+        try:
+            session = (
+                _token(data["session_token"], SessionToken, "session_token")[0]
+                if "session_token" in data
+                else None
+            )
+            bearer, raw = (
+                _token(data["bearer_token"], BearerToken, "bearer_token")
+                if "bearer_token" in data
+                else (None, b"")
+            )
+            account = (
+                OwnerID.from_string(data["requester_account"], "requester_account")
+                if data.get("requester_account")
+                else None
+            )
+        except WireError as exc:
+            raise InvalidInput(exc.message, field=exc.field) from None
+        decision = request_verify(
+            Operation(
+                container=container,
+                object_verb=object_verb,
+                container_verb=container_verb,
+                object_id=ObjectID(data["object"]) if data.get("object") else None,
+                request_headers=data.get("request_headers", {}),
+                object_headers=data.get("object_headers", {}),
+                requester_key=bytes.fromhex(data["requester_key"])
+                if data.get("requester_key")
+                else b"",
+                requester_account=account,
+                session_token=session,
+                bearer_token=bearer,
+                bearer_raw=raw,
+            )
+        )
+        return Response(
+            {
+                "decision": "allow" if decision.allow else "deny",
+                "reason": decision.reason,
+                "record": decision.record,
+            }
+        )

@@ -1,0 +1,195 @@
+"""The policy decision point: given an operation and the tokens attached to it, allow or deny
+with a machine-readable reason, applying the rules NeoFS nodes apply (signatures, issuer binding,
+epochs, verb/container/object match, bearer issuer = container owner, receiver, eACL) plus the
+authority's own state (cancelled sessions, revoked bearer grants)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from authority.epoch import current_epoch
+from authority.models import Container
+from authority.services.eacl_tables import eacl_table_to_wire
+from tokens.models import BearerGrant, Session
+from tokens.wire import eacl as wire
+from tokens.wire.bearer import BearerToken
+from tokens.wire.eacl_engine import Request, evaluate
+from tokens.wire.eacl_rules import format_rule
+from tokens.wire.errors import WireError
+from tokens.wire.ids import ContainerID, ObjectID, OwnerID
+from tokens.wire.lifetime import Lifetime, Validity
+from tokens.wire.session import (
+    ContainerContext,
+    ContainerVerb,
+    ObjectContext,
+    ObjectVerb,
+    SessionToken,
+)
+from tokens.wire.token import Check
+
+OPERATION_OF_VERB = {
+    ObjectVerb.GET: wire.Operation.GET,
+    ObjectVerb.HEAD: wire.Operation.HEAD,
+    ObjectVerb.PUT: wire.Operation.PUT,
+    ObjectVerb.DELETE: wire.Operation.DELETE,
+    ObjectVerb.SEARCH: wire.Operation.SEARCH,
+    ObjectVerb.RANGE: wire.Operation.GETRANGE,
+    ObjectVerb.RANGEHASH: wire.Operation.GETRANGEHASH,
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What is being done, by whom, with which tokens."""
+
+    container: Container
+    object_verb: ObjectVerb | None = None
+    container_verb: ContainerVerb | None = None
+    object_id: ObjectID | None = None
+    request_headers: dict[str, str] = field(default_factory=dict)
+    object_headers: dict[str, str] = field(default_factory=dict)
+    requester_key: bytes = b""
+    requester_account: OwnerID | None = None
+    session_token: SessionToken | None = None
+    bearer_token: BearerToken | None = None
+    bearer_raw: bytes = b""
+
+
+@dataclass(frozen=True)
+class Decision:
+    allow: bool
+    reason: str
+    record: dict[str, Any] | None = None
+
+
+def _deny(reason: str, record: dict[str, Any] | None = None) -> Decision:
+    return Decision(False, reason, record)
+
+
+_CHECK_REASONS = {
+    Check.UNSIGNED: "bad_signature",
+    Check.BAD_SIGNATURE: "bad_signature",
+    Check.ISSUER_MISMATCH: "issuer_mismatch",
+}
+
+
+def _lifetime_reason(lifetime: Lifetime | None, epoch: int) -> str | None:
+    validity = (lifetime or Lifetime()).validity_at(epoch)
+    return None if validity is Validity.VALID else validity.value
+
+
+def request_verify(op: Operation) -> Decision:
+    epoch = current_epoch()
+    cid = ContainerID(bytes(op.container.cid))
+    owner = OwnerID.from_string(op.container.owner.neofs_owner_id or "", "owner")
+    account = op.requester_account
+    if op.requester_key:
+        try:
+            account = OwnerID.from_public_key(op.requester_key)
+        except WireError:
+            return _deny("bad_requester_key")
+
+    if op.session_token is not None:
+        reason = _session_reason(op, cid, epoch)
+        if reason:
+            return _deny(reason)
+        account = op.session_token.body.owner_id  # acting on behalf of the token's issuer
+
+    if op.container_verb is not None:  # container operations: the owner's own, via a session
+        return Decision(True, "allowed") if account == owner else _deny("not_owner")
+
+    table = None
+    if op.bearer_token is not None:
+        reason = _bearer_reason(op, cid, owner, account, epoch)
+        if reason:
+            return _deny(reason)
+        table = op.bearer_token.body.eacl_table
+    elif op.container.eacl_table is not None:
+        table = eacl_table_to_wire(op.container.eacl_table)
+    if table is None:
+        return Decision(True, "allowed")
+    decision = evaluate(
+        table,
+        Request(
+            operation=OPERATION_OF_VERB[op.object_verb or ObjectVerb.GET],
+            role=wire.Role.USER if account == owner else wire.Role.OTHERS,
+            public_key=op.requester_key,
+            account=account.value if account else b"",
+            headers={
+                wire.HeaderType.REQUEST: op.request_headers,
+                wire.HeaderType.OBJECT: op.object_headers,
+            },
+        ),
+    )
+    record = None
+    if decision.record_index is not None:
+        matched = table.records[decision.record_index]
+        record = {"index": decision.record_index, "record": matched.to_json()}
+        try:
+            record["rule"] = format_rule(matched)
+        except WireError:
+            pass
+    if not decision.allowed:
+        return _deny("eacl_deny", record)
+    return Decision(True, "allowed", record)
+
+
+def _session_reason(op: Operation, cid: ContainerID, epoch: int) -> str | None:
+    token = op.session_token
+    assert token is not None  # noqa: S101 - the caller checked
+    check = token.check()
+    if check is not Check.OK:
+        return _CHECK_REASONS[check]
+    lifetime_reason = _lifetime_reason(token.body.lifetime, epoch)
+    if lifetime_reason:
+        return lifetime_reason
+    context = token.body.context
+    if op.object_verb is not None:
+        if not isinstance(context, ObjectContext):
+            return "wrong_context"
+        mismatch = context.check(op.object_verb, cid, op.object_id)
+    else:
+        if not isinstance(context, ContainerContext):
+            return "wrong_context"
+        mismatch = context.check(op.container_verb or ContainerVerb.VERB_UNSPECIFIED, cid)
+    if mismatch is not None:
+        return mismatch.value
+    if op.requester_key and op.requester_key != token.body.session_key:
+        return "session_key_mismatch"
+    if len(token.body.id) == 16:
+        recorded = Session.objects.filter(pk=uuid.UUID(bytes=token.body.id)).first()
+        if recorded is not None:
+            if recorded.cancelled_at is not None:
+                return "revoked"
+            if recorded.expires_at <= timezone.now():
+                return "expired"
+    return None
+
+
+def _bearer_reason(
+    op: Operation, cid: ContainerID, owner: OwnerID, account: OwnerID | None, epoch: int
+) -> str | None:
+    token = op.bearer_token
+    assert token is not None  # noqa: S101 - the caller checked
+    check = token.check()
+    if check is not Check.OK:
+        return _CHECK_REASONS[check]
+    if token.resolve_issuer() != owner:
+        return "bearer_issuer_not_owner"
+    lifetime_reason = _lifetime_reason(token.body.lifetime, epoch)
+    if lifetime_reason:
+        return lifetime_reason
+    table = token.body.eacl_table
+    if table is not None and table.container_id not in (None, cid):
+        return "wrong_container"
+    if token.body.owner_id is not None and token.body.owner_id != account:
+        return "bearer_not_for_receiver"
+    digest = hashlib.sha256(op.bearer_raw or token.encode()).hexdigest()
+    if BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False).exists():
+        return "revoked"
+    return None
