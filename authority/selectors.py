@@ -32,7 +32,8 @@ def owner_get(*, principal: Principal, slug: str) -> Owner:
 
 
 def container_list(*, principal: Principal) -> QuerySet[Container]:
-    return Container.objects.filter(owner__in=owner_list(principal=principal)).select_related(
+    # A join on the principal's membership (one per owner at most), not an IN over owners.
+    return Container.objects.filter(principal.membership_q("owner__memberships__")).select_related(
         "owner", "eacl_table"
     )
 
@@ -46,7 +47,7 @@ def container_get(*, principal: Principal, cid: bytes) -> Container:
 
 def eacl_table_list(*, principal: Principal) -> QuerySet[EACLTable]:
     return (
-        EACLTable.objects.filter(owner__in=owner_list(principal=principal))
+        EACLTable.objects.filter(principal.membership_q("owner__memberships__"))
         .select_related("owner", "container")
         .prefetch_related("records__filters", "records__targets")
     )

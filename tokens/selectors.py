@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from authority.errors import InvalidInput, NotFound
 from authority.principals import Principal
-from authority.selectors import owner_list
 from tokens.models import BearerGrant, Session, SessionState
 
 
@@ -20,9 +19,9 @@ def session_list(
     renewer: str | None = None,
     container: bytes | None = None,
 ) -> QuerySet[Session]:
-    sessions = Session.objects.filter(owner__in=owner_list(principal=principal)).select_related(
-        "owner", "renewer_user", "renewer_application"
-    )
+    sessions = Session.objects.filter(
+        principal.membership_q("owner__memberships__")
+    ).select_related("owner", "renewer_user", "renewer_application")
     now = timezone.now()
     if state == SessionState.ACTIVE:
         sessions = sessions.filter(cancelled_at__isnull=True, expires_at__gt=now)
@@ -57,9 +56,9 @@ def session_get(*, principal: Principal, session_id: str) -> Session:
 
 
 def bearer_grant_list(*, principal: Principal) -> QuerySet[BearerGrant]:
-    return BearerGrant.objects.filter(owner__in=owner_list(principal=principal)).select_related(
-        "owner"
-    )
+    return BearerGrant.objects.filter(
+        principal.membership_q("owner__memberships__")
+    ).select_related("owner")
 
 
 def bearer_grant_get(*, principal: Principal, grant_id: str) -> BearerGrant:

@@ -209,7 +209,33 @@ def _cases():
         ("first match denies", lambda w: {"bearer_token": _b64(_bearer(w, "deny get others\nallow get others"))}, "eacl_deny"),
         ("user role skips others rule", lambda w: {"bearer_token": _b64(_bearer(w, "deny get others")), "requester_account": w["acme"].neofs_owner_id}, "allowed"),
         ("request header filter", lambda w: {"bearer_token": _b64(_bearer(w, "deny get req:X=1 others")), "request_headers": {"X": "1"}}, "eacl_deny"),
+        ("range by rangehash token", lambda w: {"verb": "RANGE", "session_token": _b64(_session(w, verb=ObjectVerb.RANGEHASH))}, "allowed"),
+        ("rangehash by range token", lambda w: {"verb": "RANGEHASH", "session_token": _b64(_session(w, verb=ObjectVerb.RANGE))}, "verb_not_allowed"),
+        ("put by delete token", lambda w: {"verb": "PUT", "session_token": _b64(_session(w, verb=ObjectVerb.DELETE))}, "allowed"),
+        ("get by head token", lambda w: {"verb": "GET", "session_token": _b64(_session(w, verb=ObjectVerb.HEAD))}, "verb_not_allowed"),
+        ("RANGE maps to GETRANGE", lambda w: {"verb": "RANGE", "bearer_token": _b64(_bearer(w, "deny getrange others"))}, "eacl_deny"),
+        ("NUM_LE boundary", lambda w: {"bearer_token": _b64(_bearer(w, "deny get obj:N<=10 others")), "object_headers": {"N": "10"}}, "eacl_deny"),
+        ("NUM_LT boundary", lambda w: {"bearer_token": _b64(_bearer(w, "deny get obj:N<10 others")), "object_headers": {"N": "10"}}, "allowed"),
+        ("NUM on non-number", lambda w: {"bearer_token": _b64(_bearer(w, "deny get obj:N>=1 others")), "object_headers": {"N": "one"}}, "allowed"),
+        ("!= with another value", lambda w: {"bearer_token": _b64(_bearer(w, "deny get obj:Tag!=x others")), "object_headers": {"Tag": "y"}}, "eacl_deny"),
+        ("pubkey target", lambda w: {"bearer_token": _b64(_bearer(w, f"deny get pubkey:{PARTY.public_key().hex()}")), "requester_key": PARTY.public_key().hex()}, "eacl_deny"),
+        ("address target misses others", lambda w: {"bearer_token": _b64(_bearer(w, f"deny get address:{OwnerID.from_public_key(PARTY.public_key())}")), "requester_key": OTHER.public_key().hex()}, "allowed"),
+        ("session valid on its exp epoch", lambda w: {"epoch": current_epoch() + 5, "session_token": _b64(_session(w))}, "allowed"),
+        ("session past its exp epoch", lambda w: {"epoch": current_epoch() + 6, "session_token": _b64(_session(w))}, "expired"),
+        ("tampered session signature", lambda w: {"session_token": _b64(_tampered(_session(w)))}, "bad_signature"),
+        ("unsigned session token", lambda w: {"session_token": _b64(SessionToken(_session(w).body))}, "bad_signature"),
+        ("JSON session token", lambda w: {"session_token": _session(w).to_json()}, "allowed"),
     ]  # fmt: skip
+
+
+def _tampered(token):
+    from tokens.wire.signature import Signature
+
+    sign = bytearray(token.signature.sign)
+    sign[5] ^= 0x01
+    return SessionToken(
+        token.body, Signature(token.signature.key, bytes(sign), token.signature.scheme)
+    )
 
 
 def _bearer_by_stranger(world):
@@ -268,3 +294,31 @@ def test_bad_input_and_other_tenants(world):
         format="json",
     )
     assert foreign.status_code == 404
+
+
+def test_the_sdk_bearer_vector_is_judged_as_a_node_would(world):
+    """The neofs-sdk-go vector's signatures are valid, but its issuer field is not the signing
+    key's account: nodes refuse that binding, and so does verify (never `bad_signature`)."""
+    from tests.wire import vectors
+    from tokens.wire.signature import Scheme, Signature
+
+    body = BearerToken.decode(vectors.BEARER_TOKEN).body
+    token = BearerToken(
+        body, Signature(vectors.VERIFY_KEY, vectors.BEARER_SIGNATURES[1], Scheme(1))
+    )
+    result = _verify(world, bearer_token=_b64(token), epoch=vectors.BEARER_NBF)
+    assert result["decision"] == "deny" and result["reason"] == "issuer_mismatch"
+
+
+def test_tokens_made_here_verify_with_an_independent_ecdsa(world):
+    import hashlib
+
+    import ecdsa
+
+    from tests.wire.neofs_schema import MESSAGES
+
+    for token, message in ((_session(world), "SessionToken"), (_bearer(world), "BearerToken")):
+        parsed = MESSAGES[message].FromString(token.encode())
+        body = parsed.body.SerializeToString(deterministic=True)
+        key = ecdsa.VerifyingKey.from_string(parsed.signature.key, curve=ecdsa.NIST256p)
+        assert key.verify(parsed.signature.sign, body, hashfunc=hashlib.sha256)

@@ -51,6 +51,7 @@ class VerifyApi(APIView):
         )
         requester_key = serializers.RegexField(r"^(02|03)[0-9a-fA-F]{64}$", required=False)
         requester_account = serializers.CharField(required=False, max_length=40)
+        epoch = serializers.IntegerField(required=False, min_value=0, help_text="default: now")
         session_token = serializers.JSONField(required=False)
         bearer_token = serializers.JSONField(required=False)
 
@@ -102,6 +103,7 @@ class VerifyApi(APIView):
                 session_token=session,
                 bearer_token=bearer,
                 bearer_raw=raw,
+                epoch=data.get("epoch"),
             )
         )
         return Response(

@@ -58,6 +58,7 @@ class Operation:
     session_token: SessionToken | None = None
     bearer_token: BearerToken | None = None
     bearer_raw: bytes = b""
+    epoch: int | None = None  # judge lifetimes at this epoch (default: the current one)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def _lifetime_reason(lifetime: Lifetime | None, epoch: int) -> str | None:
 
 
 def request_verify(op: Operation) -> Decision:
-    epoch = current_epoch()
+    epoch = op.epoch if op.epoch is not None else current_epoch()
     cid = ContainerID(bytes(op.container.cid))
     owner = OwnerID.from_string(op.container.owner.neofs_owner_id or "", "owner")
     account = op.requester_account
