@@ -256,3 +256,43 @@ def test_hsm_status_command_and_admin_page(admin_client):
     assert page.status_code == 200
     text = page.content.decode()
     assert "CKS_RO_USER_FUNCTIONS" in text and "SoftHSM" in text
+
+
+def test_the_officer_resets_the_user_pin_from_a_command(softhsm_token, tmp_path):
+    """hsm_reset_pin (officer login, C_InitPIN) in its own process; the old PIN stops working."""
+    import subprocess
+    import sys
+
+    so_pin = tmp_path / "so.pin"
+    so_pin.write_text(softhsm_token["so_pin"])
+    base = {
+        **os.environ,
+        "SA_VAR_DIR": str(tmp_path),
+        "SOFTHSM2_CONF": softhsm_token["conf"],
+        "HSM_BACKEND": "pkcs11",
+        "HSM_MODULE": "/usr/lib/softhsm/libsofthsm2.so",
+        "HSM_TOKEN_LABEL": softhsm_token["label"],
+        "HSM_SO_PIN_FILE": str(so_pin),
+        "HSM_PIN": "",
+        "HSM_PIN_FILE": str(tmp_path / "user.pin"),
+    }
+
+    def run(*args, **env):
+        return subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+            [sys.executable, "manage.py", *args], env={**base, **env},
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+
+    reset = run("hsm_reset_pin")
+    assert reset.returncode == 0, reset.stderr
+    new_pin = (tmp_path / "user.pin").read_text()
+    assert run("hsm_status").returncode == 0  # logs in with the new PIN from the file
+    assert "rejected the PIN" in run("hsm_status", HSM_PIN=softhsm_token["pin"]).stderr
+    restore = tmp_path / "restore.pin"
+    restore.write_text(softhsm_token["pin"])
+    assert run("hsm_reset_pin", "--new-pin-file", str(restore)).returncode == 0  # as it was
+    assert new_pin != softhsm_token["pin"]
+    wrong = tmp_path / "wrong-so.pin"
+    wrong.write_text("not-the-officer")
+    refused = run("hsm_reset_pin", HSM_SO_PIN_FILE=str(wrong))
+    assert refused.returncode == 1 and "rejected the officer PIN" in refused.stderr
