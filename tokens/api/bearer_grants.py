@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -18,6 +17,7 @@ from authority.api.permissions import principal
 from authority.errors import InvalidInput
 from authority.services.eacl_tables import eacl_table_to_wire
 from tokens import selectors
+from tokens.api.token_input import token_payload
 from tokens.models import BearerGrant
 from tokens.services.bearer_grants import bearer_grant_issue, bearer_grant_revoke
 from tokens.wire import eacl as wire
@@ -42,9 +42,7 @@ class BearerGrantOutput(serializers.Serializer):
     token = serializers.SerializerMethodField()
 
     def get_token(self, grant: BearerGrant) -> dict[str, Any]:
-        raw = bytes(grant.token)
-        decoded = BearerToken.decode(raw, flavour=Flavour(grant.flavour))
-        return {"binary": base64.b64encode(raw).decode(), "json": decoded.to_json()}
+        return token_payload(BearerToken.decode(bytes(grant.token), flavour=Flavour(grant.flavour)))
 
 
 class BearerGrantListApi(APIView):

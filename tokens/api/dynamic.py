@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
-from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -16,9 +14,9 @@ from authority import selectors as tenancy
 from authority.api.common import owner_for_write, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
-from authority.errors import InvalidInput
 from tokens import selectors
 from tokens.api.sessions import SessionOutput
+from tokens.api.token_input import bytes_from_base64, token_from_input, token_payload
 from tokens.services.dynamic import (
     dynamic_session_create,
     session_complete,
@@ -27,17 +25,6 @@ from tokens.services.dynamic import (
 )
 from tokens.wire.session import SessionToken
 from tokens.wire.signature import Scheme
-
-
-def token_payload(token: SessionToken) -> dict[str, Any]:
-    return {"binary": base64.b64encode(token.encode()).decode(), "json": token.to_json()}
-
-
-def _b64(value: str, field: str) -> bytes:
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("Must be base64.", field=field) from None
 
 
 class DynamicSessionCreateApi(APIView):
@@ -71,23 +58,12 @@ class DynamicSessionCreateApi(APIView):
 
 class SessionCompleteApi(APIView):
     class CompleteInput(serializers.Serializer):
-        token = serializers.CharField(
-            required=False, max_length=65536, help_text="base64 of the completed token"
-        )
-        token_json = serializers.JSONField(required=False, help_text="or its NeoFS JSON")
+        token = serializers.JSONField(help_text="the completed token: base64, or NeoFS JSON")
 
     @extend_schema(request=CompleteInput, responses=dict, operation_id="sessions_complete")
     def post(self, request: Request, session_id: str) -> Response:
         data = valid_data(self.CompleteInput, request)
-        if ("token" in data) == ("token_json" in data):
-            raise InvalidInput(
-                "Give the completed token as token (base64) or token_json.", field="token"
-            )
-        token = (
-            SessionToken.decode(_b64(data["token"], "token"), "token")
-            if "token" in data
-            else SessionToken.from_json(data["token_json"], "token_json")
-        )
+        token, _ = token_from_input(data["token"], SessionToken, "token")
         actor = principal(request)
         session = selectors.session_get(principal=actor, session_id=session_id)
         signed = session_complete(actor=actor, session=session, token=token)
@@ -117,7 +93,7 @@ class SessionSignApi(APIView):
         signature = session_sign(
             actor=actor,
             session=session,
-            data=_b64(data["data"], "data"),
+            data=bytes_from_base64(data["data"], "data"),
             verb=data["verb"].upper(),
             container=data.get("container"),
             scheme=Scheme[data["scheme"]],
@@ -133,20 +109,13 @@ class SessionSignApi(APIView):
 
 class SessionImportApi(APIView):
     class ImportInput(serializers.Serializer):
-        token = serializers.CharField(required=False, max_length=65536, help_text="base64")
-        token_json = serializers.JSONField(required=False, help_text="or NeoFS JSON")
+        token = serializers.JSONField(help_text="the signed token: base64, or NeoFS JSON")
 
     @extend_schema(
         request=ImportInput, responses={201: SessionOutput}, operation_id="sessions_import"
     )
     def post(self, request: Request) -> Response:
         data = valid_data(self.ImportInput, request)
-        if ("token" in data) == ("token_json" in data):
-            raise InvalidInput("Give the token as token (base64) or token_json.", field="token")
-        token = (
-            SessionToken.decode(_b64(data["token"], "token"), "token")
-            if "token" in data
-            else SessionToken.from_json(data["token_json"], "token_json")
-        )
+        token, _ = token_from_input(data["token"], SessionToken, "token")
         session = static_session_import(actor=principal(request), token=token)
         return Response(SessionOutput(session).data, status=status.HTTP_201_CREATED)

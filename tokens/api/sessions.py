@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,6 +16,7 @@ from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
 from tokens import selectors
+from tokens.api.token_input import token_payload
 from tokens.models import Session, SessionContext, SessionKind
 from tokens.services.renewals import renewal_schedule_create
 from tokens.services.sessions import (
@@ -71,10 +71,7 @@ def issued_payload(issued: IssuedSession) -> dict[str, Any]:
     if issued.delegation_token:
         data["token"] = issued.delegation_token
     if issued.neofs_token is not None:
-        data["neofs_token"] = {
-            "binary": base64.b64encode(issued.neofs_token.encode()).decode(),
-            "json": issued.neofs_token.to_json(),
-        }
+        data["neofs_token"] = token_payload(issued.neofs_token)
     return data
 
 

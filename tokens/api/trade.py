@@ -7,8 +7,6 @@ GetAccessToken): these endpoints take no other authentication, and so spend no q
 
 from __future__ import annotations
 
-import base64
-import binascii
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -22,6 +20,7 @@ from rest_framework.views import APIView
 from authority.api.common import valid_data
 from authority.errors import AuthorityError, BadCredentials, InvalidInput
 from tokens.api.throttles import TokenExchangeThrottle, TradeThrottle
+from tokens.api.token_input import bytes_from_base64
 from tokens.services.access_tokens import Proof, TradeResult, access_token_trade, jwks_document
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a URN, not a secret
@@ -35,11 +34,7 @@ def _proof(time: int | None, nonce: str | None, signature: str | None) -> Proof 
         return None
     if time is None or not nonce or not signature:
         raise InvalidInput("A proof needs time, nonce and signature.", field="proof")
-    try:
-        raw = base64.b64decode(signature, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("Must be base64.", field="proof.signature") from None
-    return Proof(time=time, nonce=nonce, signature=raw)
+    return Proof(time=time, nonce=nonce, signature=bytes_from_base64(signature, "proof.signature"))
 
 
 def _trade_body(result: TradeResult) -> dict[str, Any]:

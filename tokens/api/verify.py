@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-from typing import Any
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -17,24 +13,12 @@ from authority.api.common import valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
+from tokens.api.token_input import token_from_input
 from tokens.services.verify import Operation, request_verify
 from tokens.wire.bearer import BearerToken
 from tokens.wire.errors import WireError
 from tokens.wire.ids import ObjectID, OwnerID
 from tokens.wire.session import ContainerVerb, ObjectVerb, SessionToken
-
-
-def _token(value: Any, kind: Any, field: str) -> tuple[Any, bytes]:
-    """A token given as base64 of its binary form, or as its NeoFS JSON object."""
-    if isinstance(value, dict):
-        return kind.from_json(value, field), b""
-    if not isinstance(value, str):
-        raise InvalidInput("base64 of the token, or its NeoFS JSON.", field=field)
-    try:
-        raw = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise InvalidInput("Must be base64 (or a JSON object).", field=field) from None
-    return kind.decode(raw, field), raw
 
 
 class VerifyApi(APIView):
@@ -72,12 +56,12 @@ class VerifyApi(APIView):
             raise InvalidInput(f"Not a {data['kind']} verb.", field="verb") from None
         try:
             session = (
-                _token(data["session_token"], SessionToken, "session_token")[0]
+                token_from_input(data["session_token"], SessionToken, "session_token")[0]
                 if "session_token" in data
                 else None
             )
             bearer, raw = (
-                _token(data["bearer_token"], BearerToken, "bearer_token")
+                token_from_input(data["bearer_token"], BearerToken, "bearer_token")
                 if "bearer_token" in data
                 else (None, b"")
             )
