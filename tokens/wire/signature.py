@@ -113,10 +113,6 @@ def raw_signature_bytes(raw: bytes, scheme: Scheme) -> bytes:
     return b"\x04" + raw if scheme == Scheme.ECDSA_SHA512 else raw
 
 
-def digest_algorithm(scheme: Scheme) -> hashes.HashAlgorithm:
-    return hashes.SHA512() if scheme == Scheme.ECDSA_SHA512 else hashes.SHA256()
-
-
 def wallet_connect_message(data: bytes, salt: bytes) -> bytes:
     """The WalletConnect signed-message frame around hex(salt) ‖ base64(data)."""
     body = salt.hex().encode() + base64.b64encode(data)
