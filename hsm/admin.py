@@ -61,7 +61,10 @@ class KeyRecordAdmin(OwnerScopedAdmin):
     @admin.action(description="Rotate: a new active key; these retire and keep verifying")
     def rotate(self, request: HttpRequest, queryset: Any) -> None:
         seen = set()
-        for key in self._writable(request, queryset).exclude(purpose=KeyPurpose.DYNAMIC_SESSION):
+        rotatable = self._writable(request, queryset).exclude(
+            purpose__in=[KeyPurpose.DYNAMIC_SESSION, KeyPurpose.OWNER_SIGNING]
+        )
+        for key in rotatable:
             if (key.purpose, key.owner_id) in seen:
                 continue
             seen.add((key.purpose, key.owner_id))

@@ -98,7 +98,10 @@ def key_hmac(*, key: KeyRecord, data: bytes) -> bytes:
 def key_rotate(
     *, purpose: KeyPurpose, owner: Owner | None = None, actor: Principal = SYSTEM
 ) -> KeyRecord:
-    """A new active key; the previous active ones retire (they keep verifying)."""
+    """A new active key; the previous active ones retire (they keep verifying). Owner signing
+    keys are not rotated: an owner's NeoFS identity (its owner id) is derived from its key."""
+    if purpose == KeyPurpose.OWNER_SIGNING:
+        raise KeyUnusable("An owner's signing key is its NeoFS identity; it is not rotated.")
     new = key_generate(purpose=purpose, owner=owner, actor=actor)
     with transaction.atomic():
         retired = (

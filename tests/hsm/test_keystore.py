@@ -296,3 +296,28 @@ def test_the_officer_resets_the_user_pin_from_a_command(softhsm_token, tmp_path)
     wrong.write_text("not-the-officer")
     refused = run("hsm_reset_pin", HSM_SO_PIN_FILE=str(wrong))
     assert refused.returncode == 1 and "rejected the officer PIN" in refused.stderr
+
+
+def test_owner_signing_keys_are_not_rotated(acme):
+    with pytest.raises(KeyUnusable, match="identity"):
+        key_rotate(purpose=KeyPurpose.OWNER_SIGNING, owner=acme)
+
+
+def test_admin_key_actions_are_scoped_and_audited(acme, globex, member):
+    from django.test import Client
+
+    from authority.models import AuditEvent, Role
+
+    client = Client()
+    client.force_login(member(acme, Role.ADMIN))
+    page = client.get("/admin/hsm/keyrecord/").content.decode()
+    assert "owner_signing/acme/" in page and "owner_signing/globex/" not in page
+    foreign = globex.keys.get()
+    client.post("/admin/hsm/keyrecord/", {"action": "destroy", "_selected_action": [foreign.pk]})
+    foreign.refresh_from_db()
+    assert foreign.state == KeyState.ACTIVE  # another tenant's key is out of reach
+    dynamic = key_generate(purpose=KeyPurpose.DYNAMIC_SESSION, owner=acme)
+    client.post("/admin/hsm/keyrecord/", {"action": "destroy", "_selected_action": [dynamic.pk]})
+    dynamic.refresh_from_db()
+    assert dynamic.state == KeyState.DESTROYED
+    assert AuditEvent.objects.filter(action="key.destroy", owner=acme).exists()
