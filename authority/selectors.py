@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import TypeVar
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
 from authority.errors import InvalidInput, NotFound
 from authority.models import Container, EACLTable, Membership, Owner, Role
 from authority.principals import Principal
+
+M = TypeVar("M", bound=Model)
 
 
 def owner_list(*, principal: Principal) -> QuerySet[Owner]:
@@ -53,15 +56,23 @@ def eacl_table_list(*, principal: Principal) -> QuerySet[EACLTable]:
     )
 
 
-def eacl_table_get(*, principal: Principal, public_id: str) -> EACLTable:
+def get_by_uuid(queryset: QuerySet[M], value: object, *, field: str, what: str) -> M:
+    """The row of a scoped queryset whose UUID `field` is `value`; a malformed, unknown or
+    foreign id is the same 404."""
     try:
-        parsed = uuid.UUID(str(public_id))
+        parsed = uuid.UUID(str(value))
     except ValueError:
-        raise NotFound("No such eACL table.") from None
-    table = eacl_table_list(principal=principal).filter(public_id=parsed).first()
-    if table is None:
-        raise NotFound("No such eACL table.")
-    return table
+        raise NotFound(f"No such {what}.") from None
+    found = queryset.filter(**{field: parsed}).first()
+    if found is None:
+        raise NotFound(f"No such {what}.")
+    return found
+
+
+def eacl_table_get(*, principal: Principal, public_id: str) -> EACLTable:
+    return get_by_uuid(
+        eacl_table_list(principal=principal), public_id, field="public_id", what="eACL table"
+    )
 
 
 def member_principal_get(*, owner: Owner, label: str) -> Principal:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.db.models import QuerySet
 
 from authority.models import Owner
@@ -36,7 +38,6 @@ def key_active_cached(*, purpose: KeyPurpose, owner: Owner | None = None) -> Key
     """The active key, from a per-process cache refreshed every 30 s: the hot paths (trade,
     introspect) then spend no query on it. A rotation is seen within 30 s; until then the retired
     key, which still verifies, goes on signing."""
-    import time
 
     cache_key = (str(purpose), owner.pk if owner else None)
     cached = _active_cache.get(cache_key)

@@ -58,38 +58,19 @@ class SessionAdmin(OwnerScopedAdmin):
         self._each(request, queryset, session_cancel, "Cancelled")
 
 
+SCHEDULE_FIELDS = (
+    "session", "period", "stop_at", "active", "next_run_at", "last_run_at", "last_outcome",
+    "failures",
+)  # fmt: skip
+
+
 @admin.register(RenewalSchedule)
 class RenewalScheduleAdmin(OwnerScopedAdmin):
     owner_path = "session__owner"
-    list_display = [
-        "session",
-        "period",
-        "stop_at",
-        "active",
-        "next_run_at",
-        "last_run_at",
-        "last_outcome",
-        "failures",
-    ]
+    list_display = SCHEDULE_FIELDS
     list_filter = [("session__owner", ScopedOwnerFilter), "active"]
-    readonly_fields = [
-        "session",
-        "period",
-        "next_run_at",
-        "last_run_at",
-        "last_outcome",
-        "failures",
-    ]
-    fields = [
-        "session",
-        "period",
-        "stop_at",
-        "active",
-        "next_run_at",
-        "last_run_at",
-        "last_outcome",
-        "failures",
-    ]
+    fields = SCHEDULE_FIELDS
+    readonly_fields = tuple(f for f in SCHEDULE_FIELDS if f not in ("stop_at", "active"))
     actions = ["run_now"]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:

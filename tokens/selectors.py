@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from authority.errors import InvalidInput, NotFound
+from authority.errors import InvalidInput
 from authority.principals import Principal
+from authority.selectors import get_by_uuid
 from tokens.models import BearerGrant, Session, SessionState
 
 
@@ -45,14 +44,7 @@ def session_list(
 
 
 def session_get(*, principal: Principal, session_id: str) -> Session:
-    try:
-        parsed = uuid.UUID(str(session_id))
-    except ValueError:
-        raise NotFound("No such session.") from None
-    session = session_list(principal=principal).filter(Q(pk=parsed)).first()
-    if session is None:
-        raise NotFound("No such session.")
-    return session
+    return get_by_uuid(session_list(principal=principal), session_id, field="pk", what="session")
 
 
 def bearer_grant_list(*, principal: Principal) -> QuerySet[BearerGrant]:
@@ -62,11 +54,6 @@ def bearer_grant_list(*, principal: Principal) -> QuerySet[BearerGrant]:
 
 
 def bearer_grant_get(*, principal: Principal, grant_id: str) -> BearerGrant:
-    try:
-        parsed = uuid.UUID(str(grant_id))
-    except ValueError:
-        raise NotFound("No such bearer grant.") from None
-    grant = bearer_grant_list(principal=principal).filter(pk=parsed).first()
-    if grant is None:
-        raise NotFound("No such bearer grant.")
-    return grant
+    return get_by_uuid(
+        bearer_grant_list(principal=principal), grant_id, field="pk", what="bearer grant"
+    )

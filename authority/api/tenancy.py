@@ -162,11 +162,16 @@ class EACLTableOutput(serializers.Serializer):
     def get_container(self, table: EACLTable) -> str | None:
         return table.container.container_id if table.container else None
 
+    def to_representation(self, instance: EACLTable) -> Any:
+        # Both `table` and `rules` come from one conversion of the stored rows.
+        self._wire = eacl_table_to_wire(instance)
+        return super().to_representation(instance)
+
     def get_table(self, table: EACLTable) -> dict[str, Any]:
-        return eacl_table_to_wire(table).to_json()
+        return self._wire.to_json()
 
     def get_rules(self, table: EACLTable) -> list[str]:
-        return [format_rule(r) for r in eacl_table_to_wire(table).records]
+        return [format_rule(r) for r in self._wire.records]
 
 
 class EACLTableInput(serializers.Serializer):

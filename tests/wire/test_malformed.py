@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from tests.wire import vectors
@@ -146,4 +144,4 @@ def test_bad_rules(rule, field):
 def test_wire_error_is_a_value_error_with_a_field():
     error = WireError("a.b", "bad")
     assert isinstance(error, ValueError) and str(error) == "a.b: bad"
-    assert json.dumps({"field": error.field})
+    assert error.field == "a.b" and error.under("token").field == "token.a.b"
