@@ -203,9 +203,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "data_folder_in": str(VAR_DIR / "broker"),
         "data_folder_out": str(VAR_DIR / "broker"),
         "processed_folder": str(VAR_DIR / "broker-processed"),
+        "control_folder": str(VAR_DIR / "broker-control"),  # kombu's default is ./control
     }
 )
-for _folder in ("broker", "broker-processed"):
+for _folder in ("broker", "broker-processed", "broker-control"):
     (VAR_DIR / _folder).mkdir(exist_ok=True)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
