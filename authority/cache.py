@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -38,22 +39,24 @@ class RedisCache(DjangoRedisCache):
         self._class = PooledRedisCacheClient
 
     def count_in_window(self, key: str, timeout: int) -> int:
-        """INCR and EXPIRE in one round trip (Django's incr reads the key first)."""
+        """INCR and EXPIRE NX sent together, one round trip, no MULTI (Django's incr reads the key
+        first, a second round trip)."""
         redis_key = self.make_and_validate_key(key)
-        pipeline = self._cache.get_client(redis_key, write=True).pipeline()
+        pipeline = self._cache.get_client(redis_key, write=True).pipeline(transaction=False)
         pipeline.incr(redis_key)
         pipeline.expire(redis_key, timeout, nx=True)
         count, _ = pipeline.execute()
         return int(count)
 
 
-def count_in_window(cache: Any, key: str, timeout: int) -> int:
+def count_in_window(key: str, timeout: int, *, alias: str = DEFAULT_CACHE_ALIAS) -> int:
     """An atomic per-window counter on any Django cache: one round trip on our Redis backend."""
-    if isinstance(cache, RedisCache):
-        return cache.count_in_window(key, timeout)
+    backend = caches[alias]  # the backend itself: `django.core.cache.cache` is only a proxy
+    if isinstance(backend, RedisCache):
+        return backend.count_in_window(key, timeout)
     try:
-        return int(cache.incr(key))
+        return int(backend.incr(key))
     except ValueError:  # the first hit of the window
-        if cache.add(key, 1, timeout=timeout):
+        if backend.add(key, 1, timeout=timeout):
             return 1
-        return int(cache.incr(key))
+        return int(backend.incr(key))

@@ -156,8 +156,10 @@ def fresh_caches() -> None:
 
     from hsm.selectors import key_cache_clear
     from tokens.services import access_tokens
+    from tokens.services.delegation import delegation_cache_clear
 
     key_cache_clear()
+    delegation_cache_clear()
     access_tokens._verifying_keys.clear()
     access_tokens.issued_tokens.clear()
     cache.clear()

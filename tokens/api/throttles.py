@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
 from authority.cache import count_in_window
@@ -35,7 +34,7 @@ class ClientRateThrottle(SimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
-        count = count_in_window(cache, f"{self.key}:{window}", self.duration + 1)
+        count = count_in_window(f"{self.key}:{window}", self.duration + 1)
         return bool(count <= self.num_requests)
 
     def wait(self) -> float:

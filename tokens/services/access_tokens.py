@@ -12,9 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import threading
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +24,9 @@ from django.utils import timezone
 from authority.conf import authority_settings
 from authority.epoch import current_epoch
 from authority.errors import BadCredentials, Conflict, InvalidInput
+from authority.lru import LRU
 from authority.principals import Principal
+from authority.raw import fetch_instance
 from authority.services.audit import audit_record
 from hsm.models import KeyPurpose, KeyRecord
 from hsm.selectors import key_verifying_list
@@ -73,23 +73,25 @@ def proof_message(session_id: uuid.UUID, time: int, nonce: str) -> bytes:
     return f"trade:{session_id}:{time}:{nonce}".encode()
 
 
-# The trade's one read, as raw SQL: the ORM's query compilation costs about four times the
-# round trip itself, on the path that runs for every trade. Columns are listed so that the model's
-# other fields stay deferred.
-_TRADE_SESSION_SQL = """
-    SELECT s.id, s.owner_id, s.subject, s.kind, s.verbs, s.container_cid, s.token,
-           s.secret_digest, s.secret_key_id, s.expires_at, s.cancelled_at, s.access_generation,
-           o.neofs_owner_id AS owner_neofs_id
+# The trade's one read, as hand-written SQL: setting up an ORM query costs several times the
+# round trip itself, on the path that runs for every trade. The model's other fields stay deferred.
+_TRADE_SESSION_FIELDS = (
+    "id", "owner_id", "subject", "kind", "verbs", "container_cid", "token", "secret_digest",
+    "secret_key_id", "expires_at", "cancelled_at", "access_generation",
+)  # fmt: skip
+_TRADE_SESSION_SQL = f"""
+    SELECT {", ".join(f"s.{name}" for name in _TRADE_SESSION_FIELDS)}, o.neofs_owner_id
     FROM tokens_session s JOIN authority_owner o ON o.id = s.owner_id
     WHERE s.id = %s
-"""
+"""  # noqa: S608 - column names from the tuple above, the id a parameter
 
 
 def _session_by_id(session_id: uuid.UUID) -> Session | None:
     """What a trade reads, with the owner's NeoFS id (the token's `sub`) as `owner_neofs_id`."""
     key = Session._meta.pk.get_db_prep_value(session_id, connection)  # type: ignore[union-attr]
-    found = list(Session.objects.raw(_TRADE_SESSION_SQL, [key]))
-    return found[0] if found else None
+    return fetch_instance(
+        Session, _TRADE_SESSION_SQL, [key], fields=_TRADE_SESSION_FIELDS, extra=("owner_neofs_id",)
+    )
 
 
 def session_from_subject_token(subject_token: str, proof: Proof | None) -> Session:
@@ -141,36 +143,9 @@ def _scope(session: Session, scope: str | None) -> list[str]:
     return [verb for verb in session.verbs if verb in wanted]  # the session's order, deduplicated
 
 
-class IssuedTokens:
-    """Recently issued access tokens of this process, by session, generation, scope and audience
-    (bounded; least recently used first out)."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self._size = size
-        self._tokens: OrderedDict[tuple[Any, ...], tuple[str, float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, slot: tuple[Any, ...], now: float) -> tuple[str, float] | None:
-        with self._lock:
-            found = self._tokens.get(slot)
-            if found is None or found[1] - now < MIN_REUSE_SECONDS:
-                return None
-            self._tokens.move_to_end(slot)
-            return found
-
-    def put(self, slot: tuple[Any, ...], token: str, expires: float) -> None:
-        with self._lock:
-            self._tokens[slot] = (token, expires)
-            self._tokens.move_to_end(slot)
-            while len(self._tokens) > self._size:
-                self._tokens.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._tokens.clear()
-
-
-issued_tokens = IssuedTokens()
+# Recently issued access tokens of this process, (token, expiry) by session, access generation,
+# scope and audience.
+issued_tokens: LRU[tuple[Any, ...], tuple[str, float]] = LRU()
 
 
 def access_token_trade(
@@ -186,8 +161,8 @@ def access_token_trade(
     verbs = _scope(session, scope)
     audience = audience or authority_settings.ACCESS_TOKEN_AUDIENCE
     slot = (session.id, session.access_generation, " ".join(verbs), audience)
-    cached = issued_tokens.get(slot, now.timestamp())
-    if cached is not None:
+    cached = issued_tokens.get(slot)
+    if cached is not None and cached[1] - now.timestamp() >= MIN_REUSE_SECONDS:
         token, expires = cached
         reused = True
     else:
@@ -198,7 +173,7 @@ def access_token_trade(
             raise Conflict("The session expires too soon to issue an access token.")
         token, _ = _sign_access_token(session, verbs, audience, now, expires_at)
         expires, reused = expires_at.timestamp(), False
-        issued_tokens.put(slot, token, expires)
+        issued_tokens.put(slot, (token, expires))
     audit_record(
         actor=Principal(system=f"session-holder:{session.id}"),
         owner=session.owner_id,

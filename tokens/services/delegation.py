@@ -2,7 +2,9 @@
 session token), and NeoFS session tokens matched against the ones the authority recorded.
 
 The secret has 256 bits from `secrets`; the server keeps only HMAC-SHA256(secret) under an HMAC
-key held in the HSM, and compares digests in constant time.
+key held in the HSM, and compares digests in constant time. A secret the HSM has confirmed once is
+remembered by this process as an HMAC under a random key of its own (never the secret itself), so
+repeated trades of one session spend no HSM call; a failed check is never remembered.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hmac
 import secrets
 import uuid
 
+from authority.lru import LRU
 from hsm.models import KeyRecord
 from hsm.selectors import key_by_pk_cached
 from hsm.services import key_hmac
@@ -55,16 +58,31 @@ def delegation_digest_matches(
     return hmac.compare_digest(delegation_digest(key, session_id, secret), stored)
 
 
+# Secrets confirmed by the HSM: session id -> (stored digest, HMAC of the secret under _LOCAL_KEY).
+_LOCAL_KEY = secrets.token_bytes(32)
+_confirmed: LRU[uuid.UUID, tuple[str, bytes]] = LRU()
+
+
+def _local_mac(secret: str) -> bytes:
+    return hmac.digest(_LOCAL_KEY, secret.encode(), "sha256")
+
+
 def delegation_session_matches(session: Session | None, secret: str) -> bool:
     """Whether `secret` is the delegation secret of `session` (False for no session)."""
-    return (
-        session is not None
-        and session.kind == SessionKind.DELEGATION
-        and session.secret_key_id is not None
-        and delegation_digest_matches(
-            key_by_pk_cached(session.secret_key_id), session.id, secret, session.secret_digest
-        )
-    )
+    if session is None or session.kind != SessionKind.DELEGATION or session.secret_key_id is None:
+        return False
+    confirmed = _confirmed.get(session.id)
+    if confirmed is not None and hmac.compare_digest(confirmed[0], session.secret_digest):
+        return hmac.compare_digest(confirmed[1], _local_mac(secret))
+    key = key_by_pk_cached(session.secret_key_id)
+    if not delegation_digest_matches(key, session.id, secret, session.secret_digest):
+        return False
+    _confirmed.put(session.id, (session.secret_digest, _local_mac(secret)))
+    return True
+
+
+def delegation_cache_clear() -> None:
+    _confirmed.clear()
 
 
 def neofs_token_parse(token: str) -> tuple[uuid.UUID, bytes, SessionToken] | None:
