@@ -33,7 +33,7 @@ def fetch_instance(
     The SELECT lists the columns of `fields` (attnames, in this order; the model's other fields
     stay deferred), then one column per name in `extra`, set as plain attributes."""
     db = connections[DEFAULT_DB_ALIAS]
-    with db.cursor() as cursor:
+    with statement_cursor(db) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
@@ -44,6 +44,13 @@ def fetch_instance(
     for name, value in zip(extra, row[len(fields) :], strict=True):
         setattr(instance, name, value)
     return instance
+
+
+def statement_cursor(db: BaseDatabaseWrapper) -> Any:
+    """A cursor for a hot path's fixed statement: prepared on the server where the backend can
+    (authority.db.postgresql), else the usual one."""
+    prepared = getattr(db, "prepared_cursor", None)
+    return prepared() if prepared is not None else db.cursor()
 
 
 def _row_converters(

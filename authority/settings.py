@@ -94,6 +94,11 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus prepared hot-path statements and a health check without a round
+    # trip (authority/db/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "authority.db.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server and the Celery worker share the file; IMMEDIATE avoids
     # "database is locked" on read-then-write transactions.

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from authority.conf import authority_settings
 from authority.models import AuditChain, AuditEvent, Owner
 from authority.principals import Principal
+from authority.raw import statement_cursor
 from authority.request_context import current_request
 
 GENESIS = "0" * 64
@@ -126,7 +127,7 @@ def _insert_committing_asynchronously(event: AuditEvent) -> int:
     `audit_record` checks)."""
     fields = _insert_fields()
     values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
-    with connection.cursor() as cursor:
+    with statement_cursor(connections[DEFAULT_DB_ALIAS]) as cursor:
         cursor.execute(_insert_sql(), values)
         return int(cursor.fetchone()[0])
 

@@ -1,0 +1,1 @@
+"""Database backends: Django's PostgreSQL backend with what the hot paths need (`postgresql`)."""
