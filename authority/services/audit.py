@@ -52,20 +52,18 @@ def token_fingerprint(token: str | bytes) -> str:
     return hmac.new(audit_key(), raw, hashlib.sha256).hexdigest()[:32]
 
 
-def _row_mac(key: bytes, event: AuditEvent) -> str:
+_MAC_FIELDS = (
+    "created_at", "actor", "owner_id", "action", "object_type", "object_id", "outcome",
+    "request_id", "client_address", "token_fingerprint", "detail",
+)  # fmt: skip
+
+
+def _row_mac(key: bytes, row: AuditEvent | dict[str, Any]) -> str:
+    values = row if isinstance(row, dict) else vars(row)
     canonical = json.dumps(
         [
-            event.created_at.isoformat(),
-            event.actor,
-            event.owner_id,
-            event.action,
-            event.object_type,
-            event.object_id,
-            event.outcome,
-            event.request_id,
-            event.client_address,
-            event.token_fingerprint,
-            event.detail,
+            values[name].isoformat() if name == "created_at" else values[name]
+            for name in _MAC_FIELDS
         ],
         sort_keys=True,
         separators=(",", ":"),
@@ -90,8 +88,9 @@ def audit_record(
     token: str | bytes | None = None,
     detail: dict[str, Any] | None = None,
     synchronous: bool = True,
-) -> AuditEvent:
-    """Appends one event (a single INSERT); call it inside the service's transaction.
+) -> AuditEvent | None:
+    """Appends one event (a single INSERT); call it inside the service's transaction. Returns
+    the row, except when written asynchronously.
     `owner` may be given by primary key, so that hot paths need not load it.
 
     `synchronous=False` (trades only: they change no state) lets PostgreSQL commit the row
@@ -100,36 +99,34 @@ def audit_record(
     trade's time under load. Inside a caller's transaction the row simply joins it.
     """
     context = current_request()
-    event = AuditEvent(
-        created_at=timezone.now(),
-        actor=actor.label,
-        owner_id=owner.pk if isinstance(owner, Owner) else owner,
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        outcome=outcome,
-        request_id=context.request_id,
-        client_address=context.client_address,
-        token_fingerprint=token_fingerprint(token) if token else "",
-        detail=json.loads(json.dumps(detail or {}, default=str)),
-    )
-    event.row_mac = _row_mac(audit_key(), event)
+    row: dict[str, Any] = {
+        "created_at": timezone.now(),
+        "actor": actor.label,
+        "owner_id": owner.pk if isinstance(owner, Owner) else owner,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "outcome": outcome,
+        "request_id": context.request_id,
+        "client_address": context.client_address,
+        "token_fingerprint": token_fingerprint(token) if token else "",
+        "detail": json.loads(json.dumps(detail or {}, default=str)),
+    }
+    row["row_mac"] = _row_mac(audit_key(), row)
     if synchronous or connection.vendor != "postgresql" or connection.in_atomic_block:
-        event.save(force_insert=True)
-    else:
-        event.pk = _insert_committing_asynchronously(event)
-    return event
+        return AuditEvent.objects.create(**row)
+    _insert_committing_asynchronously(row)
+    return None
 
 
-def _insert_committing_asynchronously(event: AuditEvent) -> int:
+def _insert_committing_asynchronously(row: dict[str, Any]) -> None:
     """One round trip: the INSERT is its own transaction, and `set_config(..., true)` turns
     `synchronous_commit` off for that transaction alone (never inside a caller's transaction:
     `audit_record` checks)."""
-    fields = _insert_fields()
-    values = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
-    with statement_cursor(connections[DEFAULT_DB_ALIAS]) as cursor:
+    db = connections[DEFAULT_DB_ALIAS]
+    values = [prepare(row.get(name, default), db) for name, default, prepare in _insert_columns()]
+    with statement_cursor(db) as cursor:
         cursor.execute(_insert_sql(), values)
-        return int(cursor.fetchone()[0])
 
 
 def _insert_fields() -> list[Any]:
@@ -137,16 +134,23 @@ def _insert_fields() -> list[Any]:
 
 
 @functools.cache
+def _insert_columns() -> list[tuple[str, Any, Any]]:
+    """(attname, default, prepare) of every inserted column, the model's defaults filled in."""
+    return [
+        (field.attname, field.get_default(), field.get_db_prep_save) for field in _insert_fields()
+    ]
+
+
+@functools.cache
 def _insert_sql() -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in _insert_fields())
     placeholders = ", ".join(["%s"] * len(_insert_fields()))
-    table, key = quote(AuditEvent._meta.db_table), quote(AuditEvent._meta.pk.column)  # type: ignore[union-attr,arg-type]
     # Names from the model's metadata; every value is a parameter.
     return (
-        f"INSERT INTO {table} ({columns}) SELECT {placeholders} "  # noqa: S608
-        "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit "
-        f"RETURNING {key}"
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {placeholders} "
+        "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
     )
 
 
