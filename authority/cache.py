@@ -38,25 +38,28 @@ class RedisCache(DjangoRedisCache):
         super().__init__(server, params)
         self._class = PooledRedisCacheClient
 
-    def count_in_window(self, key: str, timeout: int) -> int:
+    def count_in_window(self, key: str, timeout: int, amount: int = 1) -> int:
         """INCR and EXPIRE NX sent together, one round trip, no MULTI (Django's incr reads the key
         first, a second round trip)."""
         redis_key = self.make_and_validate_key(key)
         pipeline = self._cache.get_client(redis_key, write=True).pipeline(transaction=False)
-        pipeline.incr(redis_key)
+        pipeline.incr(redis_key, amount)
         pipeline.expire(redis_key, timeout, nx=True)
         count, _ = pipeline.execute()
         return int(count)
 
 
-def count_in_window(key: str, timeout: int, *, alias: str = DEFAULT_CACHE_ALIAS) -> int:
-    """An atomic per-window counter on any Django cache: one round trip on our Redis backend."""
+def count_in_window(
+    key: str, timeout: int, amount: int = 1, *, alias: str = DEFAULT_CACHE_ALIAS
+) -> int:
+    """An atomic per-window counter on any Django cache, raised by `amount`: one round trip on
+    our Redis backend."""
     backend = caches[alias]  # the backend itself: `django.core.cache.cache` is only a proxy
     if isinstance(backend, RedisCache):
-        return backend.count_in_window(key, timeout)
+        return backend.count_in_window(key, timeout, amount)
     try:
-        return int(backend.incr(key))
+        return int(backend.incr(key, amount))
     except ValueError:  # the first hit of the window
-        if backend.add(key, 1, timeout=timeout):
-            return 1
-        return int(backend.incr(key))
+        if backend.add(key, amount, timeout=timeout):
+            return amount
+        return int(backend.incr(key, amount))

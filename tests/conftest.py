@@ -155,11 +155,13 @@ def fresh_caches() -> None:
     from django.core.cache import cache
 
     from hsm.selectors import key_cache_clear
+    from authority.ratelimit import window_numbers
     from tokens.services import access_tokens
     from tokens.services.delegation import delegation_cache_clear
 
     key_cache_clear()
     delegation_cache_clear()
+    window_numbers.clear()
     access_tokens._verifying_keys.clear()
     access_tokens.issued_tokens.clear()
     cache.clear()

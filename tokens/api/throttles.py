@@ -1,8 +1,8 @@
 """Per-client throttling of the token endpoints (429 with Retry-After).
 
-A fixed-window counter (one atomic increment per request) rather than DRF's sliding log, whose
-cached list of timestamps grows with the allowed rate and is re-read and re-written whole on
-every request — at trade rates that list alone costs more than the trade.
+A fixed-window counter leased per process (authority.ratelimit) rather than DRF's sliding log,
+whose cached list of timestamps grows with the allowed rate and is re-read and re-written whole
+on every request — at trade rates that list alone costs more than the trade.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from rest_framework.throttling import SimpleRateThrottle
 
-from authority.cache import count_in_window
+from authority import ratelimit
 from authority.principals import principal_from_request
 
 
@@ -34,8 +34,9 @@ class ClientRateThrottle(SimpleRateThrottle):
         now = time.time()
         window = int(now // self.duration)
         self.window_end = (window + 1) * self.duration
-        count = count_in_window(f"{self.key}:{window}", self.duration + 1)
-        return bool(count <= self.num_requests)
+        return ratelimit.allow(
+            self.key, window=window, duration=self.duration, limit=self.num_requests
+        )
 
     def wait(self) -> float:
         return max(1.0, self.window_end - time.time())
