@@ -3,7 +3,7 @@ connections; `POST /api/v1/trade` against a trivial DRF endpoint of the same app
 (`GET /api/v1/epoch`). Prints requests/s, p50 and p99 of both and trade/trivial
 (targets: ratio ≥ 0.5, trade p99 ≤ 50 ms).
 
-The two endpoints run in alternating rounds (BENCH_ROUNDS, default 3, of BENCH_SECONDS each) and the
+The two endpoints run in alternating rounds (BENCH_ROUNDS, default 5, of BENCH_SECONDS each) and the
 figures are the medians: on a shared 2-core machine the CPU's speed drifts between runs, and
 alternating keeps both endpoints under the same conditions.
 
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 DATABASE = "sa_bench"
 PORT = 8799
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
 def environment(database: str = DATABASE) -> dict[str, str]:

@@ -154,8 +154,8 @@ def fresh_caches() -> None:
     """Each test rolls its database back; per-process caches of keys and tokens must follow."""
     from django.core.cache import cache
 
-    from hsm.selectors import key_cache_clear
     from authority.ratelimit import window_numbers
+    from hsm.selectors import key_cache_clear
     from tokens.services import access_tokens
     from tokens.services.delegation import delegation_cache_clear
 
@@ -164,4 +164,5 @@ def fresh_caches() -> None:
     window_numbers.clear()
     access_tokens._verifying_keys.clear()
     access_tokens.issued_tokens.clear()
+    access_tokens.known_sessions.clear()
     cache.clear()

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,10 +95,34 @@ def audit_record(
     `owner` may be given by primary key, so that hot paths need not load it.
 
     `synchronous=False` (trades only: they change no state) lets PostgreSQL commit the row
-    without waiting for its WAL flush, in one round trip: a database crash may lose the last
+    without waiting for its WAL flush, in one statement: a database crash may lose the last
     fraction of a second of trade records, never corrupt the chain. The flush wait was half of a
     trade's time under load. Inside a caller's transaction the row simply joins it.
     """
+    row = _row(actor, owner, action, object_type, object_id, outcome, token, detail)
+    if synchronous:
+        return AuditEvent.objects.create(**row)
+    _insert(row)
+    return None
+
+
+def audit_record_if(
+    condition: str, params: Sequence[Any], *, actor: Principal, owner: Owner | int | None,
+    action: str, object_type: str = "", object_id: str = "", token: str | bytes | None = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:  # fmt: skip
+    """Appends one event only if `condition` (an SQL boolean expression with `params`) holds
+    when the row is written, and says whether it did: state checked and recorded in one
+    statement, committed asynchronously like `audit_record(synchronous=False)`. For the trade's
+    one-round-trip path."""
+    row = _row(actor, owner, action, object_type, object_id, "success", token, detail)
+    return _insert(row, condition, params)
+
+
+def _row(
+    actor: Principal, owner: Owner | int | None, action: str, object_type: str, object_id: str,
+    outcome: str, token: str | bytes | None, detail: dict[str, Any] | None,
+) -> dict[str, Any]:  # fmt: skip
     context = current_request()
     row: dict[str, Any] = {
         "created_at": timezone.now(),
@@ -113,20 +138,20 @@ def audit_record(
         "detail": json.loads(json.dumps(detail or {}, default=str)),
     }
     row["row_mac"] = _row_mac(audit_key(), row)
-    if synchronous or connection.vendor != "postgresql" or connection.in_atomic_block:
-        return AuditEvent.objects.create(**row)
-    _insert_committing_asynchronously(row)
-    return None
+    return row
 
 
-def _insert_committing_asynchronously(row: dict[str, Any]) -> None:
-    """One round trip: the INSERT is its own transaction, and `set_config(..., true)` turns
-    `synchronous_commit` off for that transaction alone (never inside a caller's transaction:
-    `audit_record` checks)."""
+def _insert(row: dict[str, Any], condition: str = "TRUE", params: Sequence[Any] = ()) -> bool:
+    """One statement, inserting the row if `condition` holds; whether it did. On PostgreSQL,
+    outside a caller's transaction, the statement is its own transaction and `set_config(...,
+    true)` turns `synchronous_commit` off for that transaction alone; inside one, the row simply
+    joins it."""
     db = connections[DEFAULT_DB_ALIAS]
     values = [prepare(row.get(name, default), db) for name, default, prepare in _insert_columns()]
+    asynchronous = db.vendor == "postgresql" and not db.in_atomic_block
     with statement_cursor(db) as cursor:
-        cursor.execute(_insert_sql(), values)
+        cursor.execute(f"{_insert_sql(asynchronous)} WHERE {condition}", [*values, *params])
+        return bool(cursor.rowcount == 1)
 
 
 def _insert_fields() -> list[Any]:
@@ -142,16 +167,15 @@ def _insert_columns() -> list[tuple[str, Any, Any]]:
 
 
 @functools.cache
-def _insert_sql() -> str:
+def _insert_sql(asynchronous: bool) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in _insert_fields())
     placeholders = ", ".join(["%s"] * len(_insert_fields()))
     # Names from the model's metadata; every value is a parameter.
-    return (
-        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT {placeholders} "
-        "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
-    )
+    sql = f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) SELECT {placeholders}"  # noqa: S608
+    if asynchronous:
+        sql += " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
+    return sql
 
 
 def _chain_name(owner_id: int | None) -> str:

@@ -218,13 +218,68 @@ def test_retired_keys_stay_in_the_jwks_and_old_tokens_verify(world, issue):
     _verify_with_jwks(world, new)
 
 
-def test_trade_spends_at_most_three_queries(world, issue, django_assert_max_num_queries):
+def test_trade_spends_at_most_three_queries_and_a_repeat_one(
+    world, issue, django_assert_max_num_queries, django_assert_num_queries
+):
     session = issue()
     _trade(world, session["token"])  # warm the per-process key caches
     with django_assert_max_num_queries(3):
-        assert _trade(world, session["token"]).status_code == 200
-    with django_assert_max_num_queries(3):
         assert _trade(world, session["token"], scope="HEAD").status_code == 200  # fresh signature
+    with django_assert_num_queries(1):  # the session's state checked as the trade is recorded
+        assert _trade(world, session["token"], scope="HEAD").status_code == 200
+
+
+def _trade_rows(session_id):
+    from authority.models import AuditEvent
+
+    return list(
+        AuditEvent.objects.filter(action="session.trade", object_id=session_id).order_by("id")
+    )
+
+
+def test_every_trade_is_recorded_and_a_refused_one_is_not(world, issue):
+    from authority.services.audit import audit_chain_verify, token_fingerprint
+
+    session = issue()
+    tokens = [_trade(world, session["token"]).json()["access_token"] for _ in range(3)]
+    rows = _trade_rows(session["id"])
+    assert [row.detail["cached"] for row in rows] == [False, True, True]
+    assert [row.token_fingerprint for row in rows] == [token_fingerprint(t) for t in tokens]
+    assert {row.owner_id for row in rows} == {world["acme"].pk}
+    assert audit_chain_verify() == []  # the one-statement rows carry valid MACs
+    world["operator"].post(f"/api/v1/sessions/{session['id']}/cancel")
+    assert _trade(world, session["token"]).status_code == 409
+    assert len(_trade_rows(session["id"])) == 3
+
+
+def test_a_wrong_secret_never_rides_on_a_known_session(world, issue):
+    token = issue()["token"]
+    assert _trade(world, token).status_code == 200  # the session is now known to this process
+    wrong = token.rsplit(".", 1)[0] + "." + "x" * 43
+    assert _trade(world, wrong).status_code == 401
+
+
+def test_a_renewed_session_keeps_trading_in_one_statement(world, issue, django_assert_num_queries):
+    session = issue()
+    first = _trade(world, session["token"]).json()["access_token"]
+    assert world["operator"].post(f"/api/v1/sessions/{session['id']}/renew").status_code == 200
+    with django_assert_num_queries(1):
+        assert _trade(world, session["token"]).json()["access_token"] == first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_one_statement_commits_by_itself_and_leaves_the_connection_as_it_was(world, issue):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("asynchronous commit is PostgreSQL's")
+    session = issue()
+    _trade(world, session["token"])
+    assert _trade(world, session["token"]).status_code == 200
+    assert not connection.in_atomic_block and len(_trade_rows(session["id"])) == 2
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"  # set_config(..., true) ended with its statement
 
 
 def test_trade_is_throttled_per_client(world, issue, monkeypatch):

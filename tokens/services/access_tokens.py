@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,12 +28,13 @@ from authority.errors import BadCredentials, Conflict, InvalidInput
 from authority.lru import LRU
 from authority.principals import Principal
 from authority.raw import fetch_instance
-from authority.services.audit import audit_record
+from authority.services.audit import audit_record, audit_record_if
 from hsm.models import KeyPurpose, KeyRecord
 from hsm.selectors import key_verifying_list
 from hsm.services import key_active_or_generate, key_sign
-from tokens.models import Session, SessionState
+from tokens.models import Session, SessionKind, SessionState
 from tokens.services.delegation import (
+    delegation_secret_confirmed,
     delegation_session_matches,
     delegation_token_parse,
     neofs_token_matches,
@@ -57,8 +59,19 @@ class TradeResult:
     access_token: str
     expires_in: int
     scope: str
-    session: Session
+    session_id: uuid.UUID
     cached: bool
+
+
+@dataclass(frozen=True)
+class KnownSession:
+    """What a full trade learnt of a session: facts that never change, and the access generation
+    its cached tokens belong to (checked again by the database on every trade)."""
+
+    owner_id: int
+    secret_digest: str
+    verbs: tuple[str, ...]
+    access_generation: int
 
 
 def _b64url(raw: bytes) -> str:
@@ -133,33 +146,84 @@ def _check_proof(session: Session, session_key: bytes, proof: Proof) -> None:
         raise BadCredentials("This proof was already used.")
 
 
-def _scope(session: Session, scope: str | None) -> list[str]:
+def _scope(verbs: Sequence[str], scope: str | None) -> list[str]:
     if not scope:
-        return list(session.verbs)
+        return list(verbs)
     wanted = scope.split()
-    extra = [verb for verb in wanted if verb not in session.verbs]
+    extra = [verb for verb in wanted if verb not in verbs]
     if extra:
         raise InvalidInput(f"Beyond the session's verbs: {', '.join(extra)}.", field="scope")
-    return [verb for verb in session.verbs if verb in wanted]  # the session's order, deduplicated
+    return [verb for verb in verbs if verb in wanted]  # the session's order, deduplicated
 
 
 # Recently issued access tokens of this process, (token, expiry) by session, access generation,
-# scope and audience.
+# scope and audience; and the delegation sessions they were traded from.
 issued_tokens: LRU[tuple[Any, ...], tuple[str, float]] = LRU()
+known_sessions: LRU[uuid.UUID, KnownSession] = LRU()
+
+# The session is active (`Session.state_at`) and its cached tokens are still of its current
+# access generation: checked in the statement that records the trade.
+_STILL_LIVE = (
+    "EXISTS (SELECT 1 FROM tokens_session WHERE id = %s AND cancelled_at IS NULL"
+    " AND expires_at > %s AND access_generation = %s)"
+)
 
 
 def access_token_trade(
     *, subject_token: str, scope: str | None = None, audience: str | None = None,
     proof: Proof | None = None,
 ) -> TradeResult:  # fmt: skip
-    """A session token for an access token scoped to the session (or narrower)."""
+    """A session token for an access token scoped to the session (or narrower).
+
+    A repeated trade of a delegation session whose access token this process holds takes one
+    statement (`_trade_again`); every other trade reads the session, checks it, and signs or
+    reuses a token (`_trade`). Both re-check the session's state in the database."""
+    audience = audience or authority_settings.ACCESS_TOKEN_AUDIENCE
+    parsed = delegation_token_parse(subject_token)
+    if parsed is not None and proof is None:
+        again = _trade_again(parsed[0], parsed[1], scope, audience)
+        if again is not None:
+            return again
+    return _trade(subject_token, scope, audience, proof)
+
+
+def _trade_again(
+    session_id: uuid.UUID, secret: str, scope: str | None, audience: str
+) -> TradeResult | None:
+    """The cached access token for a session this process traded before, recorded in the same
+    statement that finds the session still active at the same access generation; None when any
+    of that is not so (the full trade then says why)."""
+    known = known_sessions.get(session_id)
+    if known is None or not delegation_secret_confirmed(session_id, known.secret_digest, secret):
+        return None
+    try:
+        verbs = _scope(known.verbs, scope)
+    except InvalidInput:
+        return None  # the full trade answers, in its order of checks
+    now = timezone.now()
+    cached = issued_tokens.get((session_id, known.access_generation, " ".join(verbs), audience))
+    if cached is None or cached[1] - now.timestamp() < MIN_REUSE_SECONDS:
+        return None
+    token, expires = cached
+    key = Session._meta.pk.get_db_prep_value(session_id, connection)  # type: ignore[union-attr]
+    if not audit_record_if(
+        _STILL_LIVE,
+        [key, now, known.access_generation],
+        **_trade_audit(session_id, known.owner_id, token, verbs, cached=True),
+    ):
+        return None
+    return TradeResult(token, int(expires - now.timestamp()), " ".join(verbs), session_id, True)
+
+
+def _trade(
+    subject_token: str, scope: str | None, audience: str, proof: Proof | None
+) -> TradeResult:
     session = session_from_subject_token(subject_token, proof)
     now = timezone.now()
     state = session.state_at(now)
     if state != SessionState.ACTIVE:
         raise Conflict(f"The session is {state}.")
-    verbs = _scope(session, scope)
-    audience = audience or authority_settings.ACCESS_TOKEN_AUDIENCE
+    verbs = _scope(session.verbs, scope)
     slot = (session.id, session.access_generation, " ".join(verbs), audience)
     cached = issued_tokens.get(slot)
     if cached is not None and cached[1] - now.timestamp() >= MIN_REUSE_SECONDS:
@@ -174,17 +238,33 @@ def access_token_trade(
         token, _ = _sign_access_token(session, verbs, audience, now, expires_at)
         expires, reused = expires_at.timestamp(), False
         issued_tokens.put(slot, (token, expires))
+    if session.kind == SessionKind.DELEGATION:
+        known_sessions.put(
+            session.id,
+            KnownSession(
+                session.owner_id, session.secret_digest, tuple(session.verbs),
+                session.access_generation,
+            ),
+        )  # fmt: skip
     audit_record(
-        actor=Principal(system=f"session-holder:{session.id}"),
-        owner=session.owner_id,
-        action="session.trade",
-        object_type="session",
-        object_id=str(session.id),
-        token=token,
-        detail={"scope": verbs, "cached": reused},
+        **_trade_audit(session.id, session.owner_id, token, verbs, cached=reused),
         synchronous=False,
     )
-    return TradeResult(token, int(expires - now.timestamp()), " ".join(verbs), session, reused)
+    return TradeResult(token, int(expires - now.timestamp()), " ".join(verbs), session.id, reused)
+
+
+def _trade_audit(
+    session_id: uuid.UUID, owner_id: int, token: str, verbs: list[str], *, cached: bool
+) -> dict[str, Any]:
+    return {
+        "actor": Principal(system=f"session-holder:{session_id}"),
+        "owner": owner_id,
+        "action": "session.trade",
+        "object_type": "session",
+        "object_id": str(session_id),
+        "token": token,
+        "detail": {"scope": verbs, "cached": cached},
+    }
 
 
 def _sign_access_token(

@@ -71,14 +71,24 @@ def delegation_session_matches(session: Session | None, secret: str) -> bool:
     """Whether `secret` is the delegation secret of `session` (False for no session)."""
     if session is None or session.kind != SessionKind.DELEGATION or session.secret_key_id is None:
         return False
-    confirmed = _confirmed.get(session.id)
-    if confirmed is not None and hmac.compare_digest(confirmed[0], session.secret_digest):
-        return hmac.compare_digest(confirmed[1], _local_mac(secret))
+    if delegation_secret_confirmed(session.id, session.secret_digest, secret):
+        return True
     key = key_by_pk_cached(session.secret_key_id)
     if not delegation_digest_matches(key, session.id, secret, session.secret_digest):
         return False
     _confirmed.put(session.id, (session.secret_digest, _local_mac(secret)))
     return True
+
+
+def delegation_secret_confirmed(session_id: uuid.UUID, secret_digest: str, secret: str) -> bool:
+    """Whether the HSM confirmed `secret` for this session (and digest) in this process before:
+    a local check only (False says nothing; `delegation_session_matches` asks the HSM)."""
+    confirmed = _confirmed.get(session_id)
+    return (
+        confirmed is not None
+        and hmac.compare_digest(confirmed[0], secret_digest)
+        and hmac.compare_digest(confirmed[1], _local_mac(secret))
+    )
 
 
 def delegation_cache_clear() -> None:
