@@ -92,7 +92,8 @@ def main() -> None:
     print(
         f"  trade before: {before['rate']:,.0f} req/s, p99 {before['p99']:.1f} ms; during: "
         f"{during['rate']:,.0f} req/s, p99 {during['p99']:.1f} ms; "
-        f"ratio {during['p99'] / before['p99']:.2f} (target <= 2)"
+        f"ratio {during['p99'] / before['p99']:.2f} (target <= 2); "
+        f"non-2xx {before['non_2xx'] + during['non_2xx']:.0f}"
     )
 
 
