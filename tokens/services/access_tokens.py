@@ -1,8 +1,11 @@
 """Trading a session token for a short-lived access token (broker GetAccessToken, RFC 8693), and
 the access tokens themselves: ES256 JWTs in the RFC 9068 profile, signed in the HSM.
 
-The hot path: one query for the session, one INSERT for the audit row; keys and recently issued
-access tokens come from per-process caches. Every trade re-reads the session, so a cancelled or
+The hot path: a first trade of a session reads it (one prepared statement) and writes its
+audit row (one statement); a repeated trade of a delegation session is one statement that
+records the trade only if the session is still active at the access generation of the cached
+token (`_trade_again`). Keys, confirmed secrets and recently issued access tokens come from
+per-process caches, but the session's state always comes from the database, so a cancelled or
 expired session trades nothing at once, whatever is cached; revoking an access token bumps the
 session's `access_generation`, which is part of the cache key, so no process hands it out again.
 """
@@ -313,7 +316,7 @@ def jwks_document() -> dict[str, list[dict[str, str]]]:
     return {"keys": [_jwk(key) for key in keys]}
 
 
-_verifying_keys: dict[str, Any] = {}
+_verifying_keys: LRU[str, Any] = LRU(1_000)  # public keys by kid
 
 
 def access_token_claims(token: str) -> dict[str, Any] | None:
@@ -333,7 +336,8 @@ def access_token_claims(token: str) -> dict[str, Any] | None:
         )
         if record is None:
             return None
-        public = _verifying_keys[kid] = load_public_key(bytes(record.public_key or b""))
+        public = load_public_key(bytes(record.public_key or b""))
+        _verifying_keys.put(kid, public)
     try:
         return jwt.decode(  # type: ignore[no-any-return]
             token,
