@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import redis
+from django import db
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
@@ -12,6 +15,8 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from authority.errors import AuthorityError, Unavailable
 from tokens.wire.errors import WireError
+
+logger = logging.getLogger(__name__)
 
 _CODES = {
     400: "invalid",
@@ -53,7 +58,20 @@ def _flatten(errors: Any, prefix: str = "") -> dict[str, str]:
     return {prefix or "input": str(errors)}
 
 
+# A database or Redis that cannot be reached (or gave up on a statement) is an outage of a
+# backing service, not a bug: 503 with Retry-After, and the client retries.
+_OUTAGES: tuple[type[Exception], ...] = (
+    db.OperationalError,
+    db.InterfaceError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, _OUTAGES):
+        logger.warning("backing service unavailable: %s", type(exc).__name__)
+        exc = Unavailable("A backing service (database or cache) is unavailable; retry shortly.")
     if isinstance(exc, AuthorityError):
         extra = {"fields": {exc.field: exc.detail}} if exc.field else {}
         detail = f"{exc.field}: {exc.detail}" if exc.field else exc.detail

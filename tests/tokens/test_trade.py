@@ -296,3 +296,28 @@ def test_malformed_trade_input_is_400(world):
     for body in ({}, {"subject_token": ""}, {"subject_token": "x", "proof": {"time": "soon"}}):
         response = world["anonymous"].post("/api/v1/trade", body, format="json")
         assert response.status_code == 400, body
+
+
+def test_an_unreachable_cache_answers_503_with_retry_after(world, issue, settings):
+    session = issue()
+    settings.CACHES = {
+        "default": {"BACKEND": "authority.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    response = _trade(world, session["token"])
+    assert response.status_code == 503 and response["Retry-After"]
+    assert response.json()["error"] == "unavailable"
+
+
+def test_a_database_outage_answers_503_not_500(world, issue, monkeypatch):
+    from django.db import OperationalError
+
+    from tokens.api import trade
+
+    session = issue()
+
+    def outage(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(trade, "access_token_trade", outage)
+    response = _trade(world, session["token"])
+    assert response.status_code == 503 and response.json()["error"] == "unavailable"
