@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authority.api.common import valid_data
+from authority.api.common import HotPathInput, valid_data
 from authority.errors import AuthorityError, BadCredentials, InvalidInput
 from tokens.api.throttles import TokenExchangeThrottle, TradeThrottle
 from tokens.api.token_input import bytes_from_base64
@@ -68,7 +68,7 @@ class TradeApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [TradeThrottle]
 
-    class TradeInput(serializers.Serializer):
+    class TradeInput(HotPathInput):
         subject_token = serializers.CharField(max_length=8192, trim_whitespace=True)
         scope = serializers.CharField(required=False, max_length=200)
         audience = serializers.CharField(required=False, max_length=200)
@@ -95,7 +95,7 @@ class TokenExchangeApi(APIView):
     throttle_classes = [TokenExchangeThrottle]
     parser_classes = [FormParser, MultiPartParser, JSONParser]
 
-    class TokenExchangeInput(serializers.Serializer):
+    class TokenExchangeInput(HotPathInput):
         grant_type = serializers.CharField()
         subject_token = serializers.CharField(max_length=8192)
         subject_token_type = serializers.ChoiceField(
