@@ -39,12 +39,14 @@ SEAL_BATCH = 5000
 
 def audit_key() -> bytes:
     """AUDIT_KEY when set, else a key derived from SECRET_KEY for this purpose alone."""
-    configured = authority_settings.AUDIT_KEY
+    return _audit_key(authority_settings.AUDIT_KEY, settings.SECRET_KEY)
+
+
+@functools.lru_cache(maxsize=4)
+def _audit_key(configured: Any, secret_key: str) -> bytes:
     if configured:
         return str(configured).encode()
-    return hmac.new(
-        settings.SECRET_KEY.encode(), b"session-authority/audit", hashlib.sha256
-    ).digest()
+    return hmac.new(secret_key.encode(), b"session-authority/audit", hashlib.sha256).digest()
 
 
 def token_fingerprint(token: str | bytes) -> str:
@@ -147,32 +149,53 @@ def _insert(row: dict[str, Any], condition: str = "TRUE", params: Sequence[Any] 
     true)` turns `synchronous_commit` off for that transaction alone; inside one, the row simply
     joins it."""
     db = connections[DEFAULT_DB_ALIAS]
-    values = [prepare(row.get(name, default), db) for name, default, prepare in _insert_columns()]
+    values = [
+        row[name] if prepare is None else prepare(row[name], db) for name, prepare in _inserted()
+    ]
     asynchronous = db.vendor == "postgresql" and not db.in_atomic_block
     with statement_cursor(db) as cursor:
         cursor.execute(f"{_insert_sql(asynchronous)} WHERE {condition}", [*values, *params])
         return bool(cursor.rowcount == 1)
 
 
-def _insert_fields() -> list[Any]:
-    return [field for field in AuditEvent._meta.concrete_fields if not field.primary_key]
+# The columns `_row` fills; the others (chain, seq, hashes: set when sealed) take their defaults.
+_ROW_COLUMNS = (*_MAC_FIELDS, "row_mac")
+_AS_IS = {"CharField", "TextField", "ForeignKey", "IntegerField", "PositiveBigIntegerField"}
 
 
 @functools.cache
-def _insert_columns() -> list[tuple[str, Any, Any]]:
-    """(attname, default, prepare) of every inserted column, the model's defaults filled in."""
+def _inserted() -> list[tuple[str, Any]]:
+    """(attname, prepare) of each column `_row` fills; prepare is None where the value goes to
+    the database as it is (text and integers)."""
+    fields = {field.attname: field for field in AuditEvent._meta.concrete_fields}
     return [
-        (field.attname, field.get_default(), field.get_db_prep_save) for field in _insert_fields()
+        (
+            name,
+            None if fields[name].get_internal_type() in _AS_IS else fields[name].get_db_prep_save,
+        )
+        for name in _ROW_COLUMNS
     ]
 
 
 @functools.cache
 def _insert_sql(asynchronous: bool) -> str:
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in _insert_fields())
-    placeholders = ", ".join(["%s"] * len(_insert_fields()))
-    # Names from the model's metadata; every value is a parameter.
-    sql = f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({columns}) SELECT {placeholders}"  # noqa: S608
+    fields = {field.attname: field for field in AuditEvent._meta.concrete_fields}
+    names = [quote(str(fields[name].column)) for name in _ROW_COLUMNS]
+    values = ["%s"] * len(_ROW_COLUMNS)
+    for field in AuditEvent._meta.concrete_fields:
+        if field.primary_key or field.attname in _ROW_COLUMNS:
+            continue
+        default = field.get_default()  # set when sealed: NULL or the empty string until then
+        if default not in (None, ""):
+            raise ValueError(f"AuditEvent.{field.attname}: no literal for {default!r}")
+        names.append(quote(str(field.column)))
+        values.append("NULL" if default is None else "''")
+    # Names from the model's metadata; every value is a parameter or a constant.
+    sql = (
+        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(names)}) "  # noqa: S608
+        f"SELECT {', '.join(values)}"
+    )
     if asynchronous:
         sql += " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
     return sql
