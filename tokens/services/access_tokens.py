@@ -209,9 +209,10 @@ def _trade_again(
         return None
     token, expires = cached
     key = Session._meta.pk.get_db_prep_value(session_id, connection)  # type: ignore[union-attr]
+    moment = Session._meta.get_field("expires_at").get_db_prep_value(now, connection)
     if not audit_record_if(
         _STILL_LIVE,
-        [key, now, known.access_generation],
+        [key, moment, known.access_generation],
         **_trade_audit(session_id, known.owner_id, token, verbs, cached=True),
     ):
         return None
