@@ -13,6 +13,9 @@ How it treats the token (seed 002, PKCS#11 sessions):
   pool scales by processes, not threads.
 - A stale handle or a restarted module (session handle invalid, not initialised, device removed)
   re-initialises and retries once; anything still failing raises HSMUnavailable.
+- A key not found re-initialises and looks once more before it is KeyUnusable: SoftHSM2's view
+  of the token misses, for good, an object another process stored at the moment this process
+  stored one (its object-file index), and only a new C_Initialize reads the token afresh.
 """
 
 from __future__ import annotations
@@ -161,7 +164,13 @@ class PKCS11KeyStore:
                     self.last_error = exc.detail
                     raise
                 except p11.NoSuchKey:
-                    raise KeyUnusable("The key is not in the HSM (destroyed or deleted).") from None
+                    if attempt == 2:
+                        raise KeyUnusable(
+                            "The key is not in the HSM (destroyed or deleted)."
+                        ) from None
+                    # Another process may have stored it while this one stored an object of its
+                    # own: SoftHSM2 then never lists it here until the module starts again.
+                    self._reset("a key was not found; reading the token again")
                 except _RECOVERABLE as exc:
                     if attempt == 2:
                         self.last_error = type(exc).__name__
