@@ -16,3 +16,10 @@ class KeyUnusable(Conflict):
     """The key exists in the records but cannot sign: destroyed, or gone from the token."""
 
     code = "key_unusable"
+
+
+class ActiveKeyExists(Conflict):
+    """An authority key was asked for while one of its purpose is active (only rotation replaces
+    it)."""
+
+    code = "active_key_exists"

@@ -18,6 +18,15 @@ HMAC_PURPOSES = frozenset(
     {KeyPurpose.DELEGATION_HMAC, KeyPurpose.CLIENT_SESSION_HMAC, KeyPurpose.AUDIT_HMAC}
 )
 
+# The authority's own keys: one active key each (a database constraint holds it), made on first
+# need by whichever process needs it first and replaced only by rotation.
+AUTHORITY_PURPOSES = (
+    KeyPurpose.ACCESS_TOKEN_SIGNING,
+    KeyPurpose.DELEGATION_HMAC,
+    KeyPurpose.CLIENT_SESSION_HMAC,
+    KeyPurpose.AUDIT_HMAC,
+)
+
 
 class KeyState(models.TextChoices):
     ACTIVE = "active", "Active"
@@ -54,6 +63,16 @@ class KeyRecord(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["purpose", "owner", "state"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["purpose"],
+                condition=models.Q(
+                    owner__isnull=True, state=KeyState.ACTIVE, purpose__in=AUTHORITY_PURPOSES
+                ),
+                name="hsm_one_active_authority_key",
+                violation_error_message="An active key of this purpose exists already.",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.label

@@ -4,51 +4,74 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from authority.models import Owner
 from authority.principals import SYSTEM, Principal
 from authority.services.audit import audit_record
-from hsm.errors import KeyUnusable
+from hsm.errors import ActiveKeyExists, KeyUnusable
 from hsm.keystore import keystore
 from hsm.models import HMAC_PURPOSES, KeyAlgorithm, KeyPurpose, KeyRecord, KeyState
+from hsm.selectors import key_active_cache_clear, key_active_cached, key_active_get
 from tokens.wire.signature import Scheme, Signature, raw_signature_bytes, verify
+
+
+@dataclass(frozen=True)
+class _StoredKey:
+    """A key just made in the key store, before its record exists."""
+
+    key_id: bytes
+    label: str
+    algorithm: KeyAlgorithm
+    public_key: bytes | None
+    material: bytes
+
+
+def _store_generate(purpose: KeyPurpose, owner: Owner | None) -> _StoredKey:
+    store = keystore()
+    key_id = secrets.token_bytes(16)
+    label = f"{purpose}/{owner.slug if owner else 'authority'}/{key_id.hex()[:12]}"
+    if purpose in HMAC_PURPOSES:
+        material = store.generate_hmac(key_id=key_id, label=label)
+        return _StoredKey(key_id, label, KeyAlgorithm.HMAC_SHA256, None, material)
+    public_key, material = store.generate_ec(key_id=key_id, label=label)
+    return _StoredKey(key_id, label, KeyAlgorithm.EC_P256, public_key, material)
+
+
+def _record(stored: _StoredKey, purpose: KeyPurpose, owner: Owner | None) -> KeyRecord:
+    return KeyRecord.objects.create(
+        purpose=purpose,
+        owner=owner,
+        label=stored.label,
+        key_id=stored.key_id,
+        algorithm=stored.algorithm,
+        public_key=stored.public_key,
+        backend="pkcs11" if keystore().hardware_backed else "software",
+        material=stored.material or None,
+    )
 
 
 def key_generate(
     *, purpose: KeyPurpose, owner: Owner | None = None, actor: Principal = SYSTEM
 ) -> KeyRecord:
-    """A new key in the key store and its record; the private half never leaves the store."""
-    store = keystore()
-    key_id = secrets.token_bytes(16)
-    label = f"{purpose}/{owner.slug if owner else 'authority'}/{key_id.hex()[:12]}"
-    public_key: bytes | None
-    if purpose in HMAC_PURPOSES:
-        material, public_key, algorithm = (
-            store.generate_hmac(key_id=key_id, label=label),
-            None,
-            KeyAlgorithm.HMAC_SHA256,
-        )
-    else:
-        public_key, material = store.generate_ec(key_id=key_id, label=label)
-        algorithm = KeyAlgorithm.EC_P256
-    with transaction.atomic():
-        record = KeyRecord.objects.create(
-            purpose=purpose,
-            owner=owner,
-            label=label,
-            key_id=key_id,
-            algorithm=algorithm,
-            public_key=public_key,
-            backend="pkcs11" if store.hardware_backed else "software",
-            material=material or None,
-        )
-        audit_record(
-            actor=actor, owner=owner, action="key.generate", object_type="key",
-            object_id=label, detail={"purpose": str(purpose), "backend": record.backend},
-        )  # fmt: skip
+    """A new key in the key store and its record; the private half never leaves the store.
+
+    An authority key (`AUTHORITY_PURPOSES`) has one active key at a time: when another process
+    made one first, the new key is destroyed again and ActiveKeyExists raised."""
+    stored = _store_generate(purpose, owner)
+    try:
+        with transaction.atomic():
+            record = _record(stored, purpose, owner)
+            audit_record(
+                actor=actor, owner=owner, action="key.generate", object_type="key",
+                object_id=stored.label, detail={"purpose": str(purpose), "backend": record.backend},
+            )  # fmt: skip
+    except IntegrityError:
+        keystore().destroy(key_id=stored.key_id)  # it never signed or keyed anything
+        raise ActiveKeyExists(f"An active {purpose} key exists already; rotate it.") from None
     return record
 
 
@@ -98,25 +121,30 @@ def key_hmac(*, key: KeyRecord, data: bytes) -> bytes:
 def key_rotate(
     *, purpose: KeyPurpose, owner: Owner | None = None, actor: Principal = SYSTEM
 ) -> KeyRecord:
-    """A new active key; the previous active ones retire (they keep verifying). Owner signing
-    keys are not rotated: an owner's NeoFS identity (its owner id) is derived from its key."""
+    """A new active key; the previous active ones retire (they keep verifying), in the same
+    transaction, so there is never a moment without one or with two. Of two rotations at once,
+    one wins and the other answers with the winner's key. Owner signing keys are not rotated:
+    an owner's NeoFS identity (its owner id) is derived from its key."""
     if purpose == KeyPurpose.OWNER_SIGNING:
         raise KeyUnusable("An owner's signing key is its NeoFS identity; it is not rotated.")
-    new = key_generate(purpose=purpose, owner=owner, actor=actor)
-    with transaction.atomic():
-        retired = (
-            KeyRecord.objects.select_for_update()
-            .filter(purpose=purpose, owner=owner, state=KeyState.ACTIVE)
-            .exclude(pk=new.pk)
-        )
-        labels = list(retired.values_list("label", flat=True))
-        retired.update(state=KeyState.RETIRED, retired_at=timezone.now())
-        _clear_key_caches()  # this process sees the new key at once...
-        transaction.on_commit(_clear_key_caches)  # ...and not a stale one read before commit
-        audit_record(
-            actor=actor, owner=owner, action="key.rotate", object_type="key",
-            object_id=new.label, detail={"retired": labels},
-        )  # fmt: skip
+    stored = _store_generate(purpose, owner)
+    try:
+        with transaction.atomic():
+            retired = KeyRecord.objects.select_for_update().filter(
+                purpose=purpose, owner=owner, state=KeyState.ACTIVE
+            )
+            labels = list(retired.values_list("label", flat=True))
+            retired.update(state=KeyState.RETIRED, retired_at=timezone.now())
+            new = _record(stored, purpose, owner)
+            audit_record(
+                actor=actor, owner=owner, action="key.rotate", object_type="key",
+                object_id=new.label, detail={"retired": labels},
+            )  # fmt: skip
+            key_active_cache_clear()  # this process sees the new key at once...
+            transaction.on_commit(key_active_cache_clear)  # ...and not one read before commit
+    except IntegrityError:  # a rotation in another transaction made its key first
+        keystore().destroy(key_id=stored.key_id)
+        return key_active_get(purpose=purpose, owner=owner)
     return new
 
 
@@ -142,18 +170,14 @@ def _material(key: KeyRecord) -> bytes:
 
 
 def key_active_or_generate(*, purpose: KeyPurpose, owner: Owner | None = None) -> KeyRecord:
-    """The active key for a purpose, generated on first need (authority-wide keys)."""
-    from hsm.selectors import key_active_cache_clear, key_active_cached
-
+    """The active key for a purpose, generated on first need (authority-wide keys). Processes
+    that need it at the same moment all end up with the one that was recorded first."""
     try:
         return key_active_cached(purpose=purpose, owner=owner)
     except KeyUnusable:
-        key_generate(purpose=purpose, owner=owner)
+        try:
+            key_generate(purpose=purpose, owner=owner)
+        except ActiveKeyExists:
+            pass  # another process made it first: use that one
         key_active_cache_clear()
         return key_active_cached(purpose=purpose, owner=owner)
-
-
-def _clear_key_caches() -> None:
-    from hsm.selectors import key_active_cache_clear
-
-    key_active_cache_clear()
