@@ -175,3 +175,67 @@ def test_concurrent_renews_and_cancels_stay_consistent(acme, member, settings):
     renew_events = final.owner.audit_events.filter(action="session.renew")
     cancel_event = final.owner.audit_events.get(action="session.cancel")
     assert not renew_events.filter(pk__gt=cancel_event.pk).exists()  # nothing renewed after
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks")
+def test_a_session_change_does_not_hold_up_the_tenants_other_sessions(acme, member, settings):
+    """While one session of a tenant is locked for a change, another session of that tenant
+    renews and trades without waiting: the lock takes the session's row, not its owner's
+    (before, the renew waited for the first change to end)."""
+    from django.db import transaction
+
+    from authority.principals import Principal
+    from tests.factories import ContainerFactory
+    from tokens.models import SessionContext, SessionKind
+    from tokens.services.access_tokens import access_token_trade
+    from tokens.services.sessions import (
+        SessionRequest,
+        session_issue,
+        session_lock,
+        session_renew,
+    )
+
+    settings.AUTHORITY = {"SESSION_RENEW_PERIOD": 60, "SESSION_MAX_LIFETIME": 3600}
+    actor = Principal(user=member(acme, Role.ADMIN))
+    container = ContainerFactory(owner=acme)
+
+    def issue():
+        return session_issue(
+            actor=actor,
+            owner=acme,
+            request=SessionRequest(
+                kind=SessionKind.DELEGATION, context=SessionContext.OBJECT, verbs=("GET",),
+                renewer=actor, container=container,
+            ),
+        )  # fmt: skip
+
+    first, second = issue(), issue()
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_first() -> None:
+        from django.db import connection as thread_connection
+
+        try:
+            with transaction.atomic():
+                session_lock(first.session)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            thread_connection.close()
+
+    holder = threading.Thread(target=hold_first)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '2s'")
+        renewed = session_renew(actor=actor, session=second.session)
+        assert renewed.expires_at > second.session.expires_at
+        traded = access_token_trade(subject_token=second.delegation_token or "")
+        assert traded.session_id == second.session.pk
+    finally:
+        release.set()
+        holder.join()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")

@@ -29,7 +29,7 @@ from hsm.selectors import key_active_cached
 from hsm.services import key_destroy, key_generate, key_sign
 from hsm.signer import HSMSigner
 from tokens.models import CONTAINER_VERBS, OBJECT_VERBS, Session, SessionContext, SessionKind
-from tokens.services.sessions import max_lifetime, renew_period
+from tokens.services.sessions import max_lifetime, renew_period, session_lock
 from tokens.wire.ids import OwnerID
 from tokens.wire.lifetime import Lifetime
 from tokens.wire.session import (
@@ -123,7 +123,7 @@ def session_complete(*, actor: Principal, session: Session, token: SessionToken)
     """Records the client's completed token — signed by the client with the owner's key, or
     signed here with the owner's HSM key — after checking it is this session's token."""
     require_role(actor, session.owner)
-    session = Session.objects.select_for_update().select_related("owner").get(pk=session.pk)
+    session = session_lock(session)
     if session.kind != SessionKind.DYNAMIC:
         raise Conflict("Only dynamic sessions are completed.")
     if session.token is not None:

@@ -170,14 +170,19 @@ def session_issue(*, actor: Principal, owner: Owner, request: SessionRequest) ->
     return IssuedSession(session=session, delegation_token=delegation, neofs_token=token)
 
 
-def _locked(session: Session) -> Session:
-    return Session.objects.select_for_update().select_related("owner").get(pk=session.pk)
+def session_lock(session: Session) -> Session:
+    """The session, locked for a change; its owner is read with it but not locked (without
+    `of`, PostgreSQL would lock the owner's row too, and every session change of a tenant
+    would wait on every other)."""
+    return (
+        Session.objects.select_for_update(of=("self",)).select_related("owner").get(pk=session.pk)
+    )
 
 
 @transaction.atomic
 def session_renew(*, actor: Principal, session: Session) -> Session:
     """Only the renewer: `expires_at = min(now + renew period, max_expires_at)`."""
-    session = _locked(session)
+    session = session_lock(session)
     if not actor.same_as(
         user_id=session.renewer_user_id, application_id=session.renewer_application_id
     ):
@@ -210,7 +215,7 @@ def session_cancel(*, actor: Principal, session: Session, by_token_holder: bool 
     """The renewer or an owner admin (or, through RFC 7009 revocation, a member holding the
     session token); idempotent. Trades stop at once: every trade re-reads the session's state.
     The record stays, cancelled, for audit."""
-    session = _locked(session)
+    session = session_lock(session)
     is_renewer = actor.same_as(
         user_id=session.renewer_user_id, application_id=session.renewer_application_id
     )
