@@ -264,15 +264,21 @@ class AuditChain(models.Model):
 class AuditEvent(models.Model):
     """An append-only audit row: MACed when written, chained to its owner's chain when sealed."""
 
+    # Every trade writes a row, so each index and check here is paid on the hottest path: the
+    # chain's lookups use the (chain, seq) constraint's index, the owner's the (owner, …) indexes
+    # below; and the owner reference is kept by Django (PROTECT), not by a database foreign key,
+    # whose check would lock the owner's row (FOR KEY SHARE) for every audit row of its tenant.
     chain = models.ForeignKey(
-        AuditChain, null=True, blank=True, on_delete=models.PROTECT, related_name="events"
-    )
+        AuditChain, null=True, blank=True, on_delete=models.PROTECT, related_name="events",
+        db_index=False,
+    )  # fmt: skip
     seq = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField()
     actor = models.CharField(max_length=200)
     owner = models.ForeignKey(
-        Owner, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
-    )
+        Owner, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events",
+        db_index=False, db_constraint=False,
+    )  # fmt: skip
     action = models.CharField(max_length=80)
     object_type = models.CharField(max_length=40, blank=True)
     object_id = models.CharField(max_length=100, blank=True)
