@@ -152,3 +152,17 @@ def test_pruning_keeps_the_rest_of_the_chain_verifiable(acme, tmp_path):
     assert [json.loads(line)["seq"] for line in archive] == old_seqs
     AuditEvent.objects.filter(action="test.new").order_by("seq").first().delete()
     assert audit_chain_verify()  # a deletion past the anchor still shows
+
+
+def test_an_owner_with_audit_rows_cannot_be_deleted(acme):
+    """The audit table has no database foreign key to owners (its check would lock the owner's
+    row on every trade); Django's PROTECT still keeps an owner with a history."""
+    from django.db.models import ProtectedError
+
+    from authority.models import Owner
+
+    audit_record(actor=SYSTEM, owner=acme, action="test.event")
+    with pytest.raises(ProtectedError) as refused:
+        acme.delete()
+    assert any(isinstance(row, AuditEvent) for row in refused.value.protected_objects)
+    assert Owner.objects.filter(pk=acme.pk).exists()
