@@ -35,9 +35,17 @@ DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
+# The benchmarks' own SoftHSM2 token, made anew each run beside their new database: keys of a
+# dropped database would otherwise stay behind in the project's token, run after run.
+BENCH_HSM = ROOT / "var" / "bench-hsm"
+
+
 def environment(database: str = DATABASE) -> dict[str, str]:
     return {
         **os.environ,
+        "SOFTHSM2_CONF": str(BENCH_HSM / "softhsm" / "softhsm2.conf"),
+        "HSM_PIN_FILE": str(BENCH_HSM / "user.pin"),
+        "HSM_SO_PIN_FILE": str(BENCH_HSM / "so.pin"),
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
         "DEBUG": "false",
@@ -47,8 +55,11 @@ def environment(database: str = DATABASE) -> dict[str, str]:
 
 
 def fresh_database(database: str = DATABASE) -> None:
-    """A new, empty benchmark database every run, so figures do not drift with leftovers."""
+    """A new, empty benchmark database and HSM token every run, so figures do not drift with
+    leftovers (`prepare` initialises the token)."""
     import psycopg
+
+    shutil.rmtree(BENCH_HSM, ignore_errors=True)
 
     with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
         db.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
