@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -23,33 +25,54 @@ from tokens.wire.signature import Scheme, Signature, raw_signature_bytes, verify
 class _StoredKey:
     """A key just made in the key store, before its record exists."""
 
+    purpose: KeyPurpose
+    owner: Owner | None
     key_id: bytes
     label: str
     algorithm: KeyAlgorithm
     public_key: bytes | None
     material: bytes
+    backend: str
 
 
 def _store_generate(purpose: KeyPurpose, owner: Owner | None) -> _StoredKey:
     store = keystore()
     key_id = secrets.token_bytes(16)
     label = f"{purpose}/{owner.slug if owner else 'authority'}/{key_id.hex()[:12]}"
+    backend = "pkcs11" if store.hardware_backed else "software"
     if purpose in HMAC_PURPOSES:
         material = store.generate_hmac(key_id=key_id, label=label)
-        return _StoredKey(key_id, label, KeyAlgorithm.HMAC_SHA256, None, material)
+        return _StoredKey(
+            purpose, owner, key_id, label, KeyAlgorithm.HMAC_SHA256, None, material, backend
+        )
     public_key, material = store.generate_ec(key_id=key_id, label=label)
-    return _StoredKey(key_id, label, KeyAlgorithm.EC_P256, public_key, material)
+    return _StoredKey(
+        purpose, owner, key_id, label, KeyAlgorithm.EC_P256, public_key, material, backend
+    )
 
 
-def _record(stored: _StoredKey, purpose: KeyPurpose, owner: Owner | None) -> KeyRecord:
+@contextmanager
+def _recording(stored: _StoredKey) -> Iterator[None]:
+    """The transaction that records `stored`. When the database refuses the record (another
+    authority key of its purpose is active), the key goes from the store again — it never signed
+    or keyed anything — and the IntegrityError goes on to the caller."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        keystore().destroy(key_id=stored.key_id)
+        raise
+
+
+def _record(stored: _StoredKey) -> KeyRecord:
     return KeyRecord.objects.create(
-        purpose=purpose,
-        owner=owner,
+        purpose=stored.purpose,
+        owner=stored.owner,
         label=stored.label,
         key_id=stored.key_id,
         algorithm=stored.algorithm,
         public_key=stored.public_key,
-        backend="pkcs11" if keystore().hardware_backed else "software",
+        backend=stored.backend,
         material=stored.material or None,
     )
 
@@ -63,14 +86,13 @@ def key_generate(
     made one first, the new key is destroyed again and ActiveKeyExists raised."""
     stored = _store_generate(purpose, owner)
     try:
-        with transaction.atomic():
-            record = _record(stored, purpose, owner)
+        with _recording(stored):
+            record = _record(stored)
             audit_record(
                 actor=actor, owner=owner, action="key.generate", object_type="key",
                 object_id=stored.label, detail={"purpose": str(purpose), "backend": record.backend},
             )  # fmt: skip
     except IntegrityError:
-        keystore().destroy(key_id=stored.key_id)  # it never signed or keyed anything
         raise ActiveKeyExists(f"An active {purpose} key exists already; rotate it.") from None
     return record
 
@@ -129,13 +151,13 @@ def key_rotate(
         raise KeyUnusable("An owner's signing key is its NeoFS identity; it is not rotated.")
     stored = _store_generate(purpose, owner)
     try:
-        with transaction.atomic():
+        with _recording(stored):
             retired = KeyRecord.objects.select_for_update().filter(
                 purpose=purpose, owner=owner, state=KeyState.ACTIVE
             )
             labels = list(retired.values_list("label", flat=True))
             retired.update(state=KeyState.RETIRED, retired_at=timezone.now())
-            new = _record(stored, purpose, owner)
+            new = _record(stored)
             audit_record(
                 actor=actor, owner=owner, action="key.rotate", object_type="key",
                 object_id=new.label, detail={"retired": labels},
@@ -143,7 +165,6 @@ def key_rotate(
             key_active_cache_clear()  # this process sees the new key at once...
             transaction.on_commit(key_active_cache_clear)  # ...and not one read before commit
     except IntegrityError:  # a rotation in another transaction made its key first
-        keystore().destroy(key_id=stored.key_id)
         return key_active_get(purpose=purpose, owner=owner)
     return new
 

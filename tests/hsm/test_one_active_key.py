@@ -49,7 +49,7 @@ def test_owner_and_dynamic_keys_are_not_limited(acme):
     assert dynamic.count() == 2
 
 
-def test_rotation_replaces_the_active_key_in_one_step():
+def test_rotation_leaves_the_new_key_the_only_active_one():
     old = key_generate(purpose=KeyPurpose.DELEGATION_HMAC)
     new = key_rotate(purpose=KeyPurpose.DELEGATION_HMAC)
     assert _active(KeyPurpose.DELEGATION_HMAC) == [new]

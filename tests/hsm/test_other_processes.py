@@ -37,7 +37,7 @@ with token.open(rw=True, user_pin=pin) as session:
 """
 
 
-def test_a_key_stored_by_another_process_at_the_same_moment_signs_here(softhsm_token):
+def test_a_key_stored_by_another_process_at_the_same_moment_signs_here():
     store = keystore()
     config = store.config
     trials = 12  # each trial lost the race about half the time before the fix
