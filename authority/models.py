@@ -9,17 +9,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from authority.roles import ADMIN_ROLES, WRITER_ROLES, Role
+from authority.scoping import OwnerScoped, OwnerScopedQuerySet
 from tokens.wire import eacl as wire_eacl
 from tokens.wire.eacl_rules import parse_target_keys
 
-
-class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    OPERATOR = "operator", "Operator"
-    VIEWER = "viewer", "Viewer"
-
-
-WRITER_ROLES = frozenset({Role.ADMIN, Role.OPERATOR})
+__all__ = ["ADMIN_ROLES", "WRITER_ROLES", "Role"]  # re-exported: the roles belong to tenancy
 
 
 class BearerFlavour(models.TextChoices):
@@ -27,7 +22,7 @@ class BearerFlavour(models.TextChoices):
     FROSTFS = "frostfs", "FrostFS (allow_impersonate flag)"
 
 
-class Owner(models.Model):
+class Owner(OwnerScoped, models.Model):
     """A tenant: the NeoFS account that delegates power of attorney over its containers."""
 
     name = models.CharField(max_length=200)
@@ -57,6 +52,9 @@ class Owner(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    owner_path = ""
+    objects = OwnerScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["slug"]
 
@@ -64,7 +62,7 @@ class Owner(models.Model):
         return self.slug
 
 
-class Membership(models.Model):
+class Membership(OwnerScoped, models.Model):
     """A user's or an OAuth2 application's (service account's) role in one owner."""
 
     owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="memberships")
@@ -84,6 +82,8 @@ class Membership(models.Model):
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OwnerScopedQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -114,7 +114,7 @@ def validate_container_id(value: bytes) -> None:
         raise ValidationError("A container id is 32 bytes.")
 
 
-class Container(models.Model):
+class Container(OwnerScoped, models.Model):
     """A NeoFS container of one owner: 32-byte id, basic ACL and its current eACL table."""
 
     owner = models.ForeignKey(Owner, on_delete=models.CASCADE, related_name="containers")
@@ -133,6 +133,8 @@ class Container(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
+    objects = OwnerScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["owner", "name"]
 
@@ -144,7 +146,7 @@ class Container(models.Model):
         return base58.b58encode(bytes(self.cid)).decode()
 
 
-class EACLTable(models.Model):
+class EACLTable(OwnerScoped, models.Model):
     """An extended ACL table: ordered records evaluated first-match, no match = ALLOW."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -156,6 +158,8 @@ class EACLTable(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = OwnerScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["owner", "name"]
         verbose_name = "eACL table"
@@ -164,7 +168,7 @@ class EACLTable(models.Model):
         return self.name
 
 
-class EACLRecord(models.Model):
+class EACLRecord(OwnerScoped, models.Model):
     """One eACL record: operation, action, filters (AND) and targets (OR)."""
 
     table = models.ForeignKey(EACLTable, on_delete=models.CASCADE, related_name="records")
@@ -176,6 +180,9 @@ class EACLRecord(models.Model):
         choices=[(a.value, a.name) for a in wire_eacl.Action if a]
     )
 
+    owner_path = "table__owner"
+    objects = OwnerScopedQuerySet.as_manager()
+
     class Meta:
         ordering = ["table", "position", "id"]
         verbose_name = "eACL record"
@@ -184,7 +191,7 @@ class EACLRecord(models.Model):
         return f"#{self.position} {self.get_action_display()} {self.get_operation_display()}"
 
 
-class EACLFilter(models.Model):
+class EACLFilter(OwnerScoped, models.Model):
     """A header filter of an eACL record."""
 
     record = models.ForeignKey(EACLRecord, on_delete=models.CASCADE, related_name="filters")
@@ -197,6 +204,9 @@ class EACLFilter(models.Model):
     )
     key = models.CharField(max_length=256)
     value = models.CharField(max_length=1024, blank=True)
+
+    owner_path = "record__table__owner"
+    objects = OwnerScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["record", "position", "id"]
@@ -219,7 +229,7 @@ def validate_target_keys(value: str) -> None:
         raise ValidationError(str(exc)) from None
 
 
-class EACLTarget(models.Model):
+class EACLTarget(OwnerScoped, models.Model):
     """Who an eACL record applies to: a role, or explicit keys/accounts."""
 
     record = models.ForeignKey(EACLRecord, on_delete=models.CASCADE, related_name="targets")
@@ -232,6 +242,9 @@ class EACLTarget(models.Model):
         validators=[validate_target_keys],
         help_text="One per line: hex 33-byte public key, or base58 account (owner id).",
     )
+
+    owner_path = "record__table__owner"
+    objects = OwnerScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["record", "position", "id"]
@@ -261,7 +274,7 @@ class AuditChain(models.Model):
         return self.name
 
 
-class AuditEvent(models.Model):
+class AuditEvent(OwnerScoped, models.Model):
     """An append-only audit row: MACed when written, chained to its owner's chain when sealed."""
 
     # Every trade writes a row, so each index and check here is paid on the hottest path: the
@@ -290,6 +303,8 @@ class AuditEvent(models.Model):
     row_mac = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64, blank=True)
     hash = models.CharField(max_length=64, blank=True)
+
+    objects = OwnerScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

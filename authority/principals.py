@@ -14,7 +14,8 @@ class Principal:
 
     user: Any = None
     application: Any = None
-    system: str = ""  # a named internal actor, e.g. "scheduler"
+    system: str = ""  # a named actor that is neither, e.g. "scheduler" or a session holder
+    internal: bool = False  # the authority itself (commands, schedules): sees every owner
 
     @property
     def label(self) -> str:
@@ -23,6 +24,21 @@ class Principal:
         if self.user is not None:
             return f"user:{self.user.get_username()}"
         return f"system:{self.system or 'authority'}"
+
+    @property
+    def is_member_kind(self) -> bool:
+        """A user or an application: a principal that holds memberships."""
+        return self.application is not None or self.user is not None
+
+    @property
+    def sees_everything(self) -> bool:
+        """The authority's own actors and active superusers see every owner's rows (as owner
+        admins); everyone else sees through memberships (authority.scoping)."""
+        if self.application is not None:
+            return False
+        if self.user is not None:
+            return bool(self.user.is_active and self.user.is_superuser)
+        return self.internal
 
     def same_as(self, *, user_id: int | None, application_id: int | None) -> bool:
         """Whether this principal is the one these foreign keys name (e.g. a session's renewer)."""
@@ -41,7 +57,7 @@ class Principal:
         return Q(pk__in=[])
 
 
-SYSTEM = Principal(system="authority")
+SYSTEM = Principal(system="authority", internal=True)
 
 
 def principal_from_request(request: Any) -> Principal | None:

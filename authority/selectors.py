@@ -8,23 +8,14 @@ from typing import TypeVar
 from django.db.models import Model, QuerySet
 
 from authority.errors import InvalidInput, NotFound
-from authority.models import Container, EACLTable, Membership, Owner, Role
+from authority.models import Container, EACLTable, Membership, Owner
 from authority.principals import Principal
 
 M = TypeVar("M", bound=Model)
 
 
 def owner_list(*, principal: Principal) -> QuerySet[Owner]:
-    return Owner.objects.filter(principal.membership_q("memberships__")).distinct()
-
-
-def owner_role(*, principal: Principal, owner: Owner) -> Role | None:
-    role = (
-        Membership.objects.filter(principal.membership_q(), owner=owner)
-        .values_list("role", flat=True)
-        .first()
-    )
-    return Role(role) if role else None
+    return Owner.objects.visible_to(principal)
 
 
 def owner_get(*, principal: Principal, slug: str) -> Owner:
@@ -35,10 +26,7 @@ def owner_get(*, principal: Principal, slug: str) -> Owner:
 
 
 def container_list(*, principal: Principal) -> QuerySet[Container]:
-    # A join on the principal's membership (one per owner at most), not an IN over owners.
-    return Container.objects.filter(principal.membership_q("owner__memberships__")).select_related(
-        "owner", "eacl_table"
-    )
+    return Container.objects.visible_to(principal).select_related("owner", "eacl_table")
 
 
 def container_get(*, principal: Principal, cid: bytes) -> Container:
@@ -50,7 +38,7 @@ def container_get(*, principal: Principal, cid: bytes) -> Container:
 
 def eacl_table_list(*, principal: Principal) -> QuerySet[EACLTable]:
     return (
-        EACLTable.objects.filter(principal.membership_q("owner__memberships__"))
+        EACLTable.objects.visible_to(principal)
         .select_related("owner", "container")
         .prefetch_related("records__filters", "records__targets")
     )

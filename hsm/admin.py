@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from authority.admin.scoping import OwnerScopedAdmin, ScopedOwnerFilter, actor
-from authority.models import Role
+from authority.models import ADMIN_ROLES
 from hsm.errors import HSMUnavailable, KeyUnusable
 from hsm.keystore import keystore
 from hsm.models import KeyPurpose, KeyRecord, KeyState
@@ -20,7 +20,7 @@ from hsm.services import key_destroy, key_rotate
 
 @admin.register(KeyRecord)
 class KeyRecordAdmin(OwnerScopedAdmin):
-    write_roles = frozenset({Role.ADMIN})
+    write_roles = ADMIN_ROLES
     list_display = ["label", "purpose", "owner", "algorithm", "state", "storage", "created_at"]
     list_filter = [("owner", ScopedOwnerFilter), "purpose", "state", "backend"]
     search_fields = ["label"]
@@ -55,13 +55,10 @@ class KeyRecordAdmin(OwnerScopedAdmin):
             actions.pop("destroy", None)
         return actions
 
-    def _writable(self, request: HttpRequest, queryset: Any) -> Any:
-        return self._scope(request, queryset, self.write_roles)
-
     @admin.action(description="Rotate: a new active key; these retire and keep verifying")
     def rotate(self, request: HttpRequest, queryset: Any) -> None:
         seen = set()
-        rotatable = self._writable(request, queryset).exclude(
+        rotatable = self.writable(request, queryset).exclude(
             purpose__in=[KeyPurpose.DYNAMIC_SESSION, KeyPurpose.OWNER_SIGNING]
         )
         for key in rotatable:
@@ -80,7 +77,7 @@ class KeyRecordAdmin(OwnerScopedAdmin):
     @admin.action(description="Destroy in the HSM (irreversible)")
     def destroy(self, request: HttpRequest, queryset: Any) -> None:
         count = 0
-        for key in self._writable(request, queryset).exclude(state=KeyState.DESTROYED):
+        for key in self.writable(request, queryset).exclude(state=KeyState.DESTROYED):
             try:
                 key_destroy(key=key, actor=actor(request))
             except (HSMUnavailable, KeyUnusable) as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from authority.scoping import OwnerScoped, OwnerScopedQuerySet
+
 
 class KeyPurpose(models.TextChoices):
     OWNER_SIGNING = "owner_signing", "Owner signing (NeoFS tokens)"
@@ -39,7 +41,7 @@ class KeyAlgorithm(models.TextChoices):
     HMAC_SHA256 = "hmac_sha256", "HMAC-SHA256"
 
 
-class KeyRecord(models.Model):
+class KeyRecord(OwnerScoped, models.Model):
     """One key in the key store: purpose, owner, CKA_ID, public half and lifecycle state."""
 
     purpose = models.CharField(max_length=32, choices=KeyPurpose.choices)
@@ -59,6 +61,8 @@ class KeyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnerScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
 
 from authority.admin.scoping import OwnerScopedAdmin, ScopedOwnerFilter, actor
 from authority.errors import AuthorityError
 from tokens.models import BearerGrant, RenewalSchedule, Session
+from tokens.services.bearer_grants import bearer_grant_revoke
+from tokens.services.renewals import renewal_schedule_update, renewal_schedules_run
 from tokens.services.sessions import session_cancel, session_renew
 
 
@@ -40,7 +45,7 @@ class SessionAdmin(OwnerScopedAdmin):
 
     def _each(self, request: HttpRequest, queryset: Any, service: Any, verb: str) -> None:
         done = 0
-        for session in self._scope(request, queryset):
+        for session in self.writable(request, queryset):
             try:
                 service(actor=actor(request), session=session)
                 done += 1
@@ -76,15 +81,19 @@ class RenewalScheduleAdmin(OwnerScopedAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # made through the API by the renewer (or an owner admin)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # stop it instead (active off): its outcome stays visible
+
+    def save_model(
+        self, request: HttpRequest, obj: RenewalSchedule, form: Any, change: bool
+    ) -> None:
+        renewal_schedule_update(
+            actor=actor(request), schedule=obj, stop_at=obj.stop_at, active=obj.active
+        )
+
     @admin.action(description="Run now")
     def run_now(self, request: HttpRequest, queryset: Any) -> None:
-        from django.utils import timezone
-
-        from tokens.services.renewals import renewal_schedules_run
-
-        self._scope(request, queryset, self.write_roles).filter(active=True).update(
-            next_run_at=timezone.now()
-        )
+        self.writable(request, queryset).filter(active=True).update(next_run_at=timezone.now())
         ran = renewal_schedules_run()
         self.message_user(request, f"Ran {ran} schedule(s); see their outcome.", messages.SUCCESS)
 
@@ -129,15 +138,10 @@ class BearerGrantAdmin(OwnerScopedAdmin):
 
     @admin.display(description="token")
     def download(self, obj: BearerGrant) -> str:
-        from django.urls import reverse
-        from django.utils.html import format_html
-
         url = reverse("admin:tokens_bearergrant_download", args=[obj.pk])
         return format_html('<a href="{}">download</a>', url)
 
     def get_urls(self) -> list[Any]:
-        from django.urls import path
-
         view = self.admin_site.admin_view(self.download_view)
         return [
             path("<uuid:grant_id>/download/", view, name="tokens_bearergrant_download"),
@@ -145,8 +149,6 @@ class BearerGrantAdmin(OwnerScopedAdmin):
         ]
 
     def download_view(self, request: HttpRequest, grant_id: Any) -> Any:
-        from django.http import Http404, HttpResponse
-
         grant = self.get_queryset(request).filter(pk=grant_id).first()
         if grant is None:
             raise Http404
@@ -156,8 +158,6 @@ class BearerGrantAdmin(OwnerScopedAdmin):
 
     @admin.action(description="Revoke")
     def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        from tokens.services.bearer_grants import bearer_grant_revoke
-
-        for grant in self._scope(request, queryset, self.write_roles):
+        for grant in self.writable(request, queryset):
             bearer_grant_revoke(actor=actor(request), grant=grant)
         self.message_user(request, "Revoked.", messages.SUCCESS)

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from authority.scoping import OwnerScoped, OwnerScopedQuerySet
+
 
 class SessionKind(models.TextChoices):
     DELEGATION = "delegation", "Delegation (opaque sa1 token)"
@@ -31,7 +33,7 @@ class SessionState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-class Session(models.Model):
+class Session(OwnerScoped, models.Model):
     """A time-bound power of attorney an owner delegated: who, to whom, for what, until when."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -74,6 +76,8 @@ class Session(models.Model):
     expired_at = models.DateTimeField(
         null=True, blank=True, help_text="When the expiry sweep marked it expired."
     )
+
+    objects = OwnerScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -128,7 +132,7 @@ class RevokedAccessToken(models.Model):
         return self.jti
 
 
-class RenewalSchedule(models.Model):
+class RenewalSchedule(OwnerScoped, models.Model):
     """Keeps a session alive on its renewer's behalf, renewing at ~90% of each period until a
     stop time, the session's maximum lifetime or its cancellation (as a job scheduler keeps
     delegation tokens alive)."""
@@ -144,6 +148,9 @@ class RenewalSchedule(models.Model):
     last_outcome = models.CharField(max_length=200, blank=True)
     failures = models.PositiveIntegerField(default=0, help_text="Failed runs in a row.")
 
+    owner_path = "session__owner"
+    objects = OwnerScopedQuerySet.as_manager()
+
     class Meta:
         indexes = [
             models.Index(
@@ -155,7 +162,7 @@ class RenewalSchedule(models.Model):
         return f"renew {self.session_id} every {self.period} s"
 
 
-class BearerGrant(models.Model):
+class BearerGrant(OwnerScoped, models.Model):
     """A NeoFS bearer token a container's owner issued to a receiver (or anyone) with an eACL
     table, kept so that it can be listed, audited and revoked (verify honours the revocation)."""
 
@@ -176,6 +183,8 @@ class BearerGrant(models.Model):
     issued_by = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OwnerScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -18,9 +18,9 @@ def session_list(
     renewer: str | None = None,
     container: bytes | None = None,
 ) -> QuerySet[Session]:
-    sessions = Session.objects.filter(
-        principal.membership_q("owner__memberships__")
-    ).select_related("owner", "renewer_user", "renewer_application")
+    sessions = Session.objects.visible_to(principal).select_related(
+        "owner", "renewer_user", "renewer_application"
+    )
     now = timezone.now()
     if state == SessionState.ACTIVE:
         sessions = sessions.filter(cancelled_at__isnull=True, expires_at__gt=now)
@@ -48,9 +48,7 @@ def session_get(*, principal: Principal, session_id: str) -> Session:
 
 
 def bearer_grant_list(*, principal: Principal) -> QuerySet[BearerGrant]:
-    return BearerGrant.objects.filter(
-        principal.membership_q("owner__memberships__")
-    ).select_related("owner")
+    return BearerGrant.objects.visible_to(principal).select_related("owner")
 
 
 def bearer_grant_get(*, principal: Principal, grant_id: str) -> BearerGrant:

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
 
 from authority.admin.scoping import (
     OwnerScopedAdmin,
     OwnerScopedInline,
     ScopedOwnerFilter,
+    ServiceForm,
     actor,
-    owner_ids,
 )
 from authority.models import (
+    ADMIN_ROLES,
     AuditEvent,
     Container,
     EACLFilter,
@@ -27,7 +28,7 @@ from authority.models import (
     Owner,
     Role,
 )
-from authority.services.audit import audit_chain_verify, audit_record
+from authority.services.audit import audit_chain_verify
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -36,19 +37,26 @@ from authority.services.containers import (
 )
 from authority.services.eacl_tables import (
     eacl_record_to_wire,
+    eacl_table_create,
     eacl_table_delete,
     eacl_table_to_wire,
+    eacl_table_update,
 )
-from authority.services.owners import membership_set, owner_create
-from tokens.wire.eacl_rules import format_rule
-
-ADMIN_ONLY = frozenset({Role.ADMIN})
+from authority.services.owners import (
+    OwnerChanges,
+    membership_delete,
+    membership_set,
+    owner_create,
+    owner_update,
+)
+from tokens.wire import eacl as wire
+from tokens.wire.eacl_rules import format_rule, parse_rules
+from tokens.wire.errors import WireError
 
 
 @admin.register(Owner)
 class OwnerAdmin(OwnerScopedAdmin):
-    owner_path = "pk"
-    write_roles = ADMIN_ONLY
+    write_roles = ADMIN_ROLES
     list_display = ["slug", "name", "neofs_owner_id", "signs_own_tokens", "bearer_flavour"]
     search_fields = ["slug", "name", "neofs_owner_id"]
     readonly_fields = ["neofs_owner_id", "public_key_hex", "created_at"]
@@ -64,13 +72,39 @@ class OwnerAdmin(OwnerScopedAdmin):
         "created_at",
     ]
 
-    def owner_of(self, obj: Any) -> Owner:
-        return obj  # type: ignore[no-any-return]
-
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return bool(
-            request.user.is_superuser
-        )  # new tenants are made by the operator of the service
+        return actor(request).sees_everything  # new tenants are made by the service's operator
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # an owner's sessions, keys and audit history keep it
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "slug", "signs_own_tokens"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> tuple[QuerySet[Any], bool]:
+        """An owner autocomplete in another model's form offers the owners where that form may
+        write (a viewer of an owner may not add a container there)."""
+        source = self._autocomplete_source(request)
+        if source is not None:
+            queryset = queryset.visible_to(actor(request), roles=source.write_roles)  # type: ignore[attr-defined]
+        return super().get_search_results(request, queryset, search_term)
+
+    def _autocomplete_source(self, request: HttpRequest) -> OwnerScopedAdmin | None:
+        match = request.resolver_match
+        if match is None or match.url_name != "autocomplete":
+            return None
+        for model, model_admin in self.admin_site._registry.items():
+            if (
+                model._meta.app_label == request.GET.get("app_label")
+                and model._meta.model_name == request.GET.get("model_name")
+                and isinstance(model_admin, OwnerScopedAdmin)
+            ):
+                return model_admin
+        return None
 
     @admin.display(description="public key")
     def public_key_hex(self, obj: Owner) -> str:
@@ -81,39 +115,33 @@ class OwnerAdmin(OwnerScopedAdmin):
             created = owner_create(actor=actor(request), name=obj.name, slug=obj.slug)
             obj.pk = created.pk
             return
-        with transaction.atomic():
-            super().save_model(request, obj, form, change)
-            audit_record(
-                actor=actor(request),
-                owner=obj,
-                action="owner.update",
-                object_type="owner",
-                object_id=obj.slug,
-                detail={"fields": form.changed_data},
-            )
+        fields = [name for name in form.changed_data if name in OwnerChanges.__annotations__]
+        changes = cast(OwnerChanges, {name: form.cleaned_data[name] for name in fields})
+        owner_update(actor=actor(request), owner=obj, changes=changes)
 
 
 @admin.register(Membership)
 class MembershipAdmin(OwnerScopedAdmin):
-    write_roles = ADMIN_ONLY
+    write_roles = ADMIN_ROLES
     list_display = ["owner", "user", "application", "role", "created_at"]
     list_filter = [("owner", ScopedOwnerFilter), "role"]
     autocomplete_fields = ["owner"]
-    raw_id_fields = ["user", "application"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["owner", "user", "application"] if obj else []  # a change changes the role
 
     def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        ids = owner_ids(request, self.write_roles)
-        if ids is not None and obj.owner_id not in ids:
-            from django.core.exceptions import PermissionDenied
-
-            raise PermissionDenied
-        membership_set(
+        membership = membership_set(
             actor=actor(request),
             owner=obj.owner,
             role=Role(obj.role),
             user=obj.user,
             application=obj.application,
         )
+        obj.pk = membership.pk
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        membership_delete(actor=actor(request), membership=obj)
 
 
 @admin.register(Container)
@@ -138,11 +166,14 @@ class ContainerAdmin(OwnerScopedAdmin):
                 name=obj.name, basic_acl=obj.basic_acl, eacl_table=obj.eacl_table
             )
             container_update(actor=actor(request), container=obj, changes=changes)
-        else:
-            created = container_create(
-                actor=actor(request), owner=obj.owner, name=obj.name, basic_acl=obj.basic_acl
-            )
-            obj.pk, obj.cid = created.pk, created.cid
+            return
+        created = container_create(
+            actor=actor(request), owner=obj.owner, name=obj.name, basic_acl=obj.basic_acl
+        )
+        if obj.eacl_table is not None:
+            changes = ContainerChanges(eacl_table=obj.eacl_table)
+            container_update(actor=actor(request), container=created, changes=changes)
+        obj.pk, obj.cid = created.pk, created.cid
 
     def delete_model(self, request: HttpRequest, obj: Container) -> None:
         container_delete(actor=actor(request), container=obj)
@@ -151,44 +182,86 @@ class ContainerAdmin(OwnerScopedAdmin):
 class EACLRecordInline(OwnerScopedInline):
     model = EACLRecord
     fields = ["position", "operation", "action", "rule"]
-    readonly_fields = ["rule"]
+    readonly_fields = ["position", "operation", "action", "rule"]
     ordering = ["position", "id"]
     show_change_link = True
 
-    @admin.display(description="as a rule (filters and targets: open the record)")
+    @admin.display(description="as a rule")
     def rule(self, obj: EACLRecord) -> str:
         return format_rule(eacl_record_to_wire(obj)) if obj.pk else ""
 
 
+class EACLTableForm(ServiceForm):
+    """An eACL table edited as rule lines (`deny get obj:Classification=secret others`), saved
+    by the eACL table services like the API's `rules`."""
+
+    rules = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 100, "class": "vLargeTextField"}),
+        required=False,
+        help_text=(
+            "One record a line, first match decides, no match = ALLOW: "
+            "<code>allow|deny &lt;operation&gt; [req:|obj:key=value …] "
+            "user|others|pubkey:&lt;hex&gt;|address:&lt;owner id&gt;</code>. "
+            "Lines starting with # are comments."
+        ),
+    )
+
+    class Meta:
+        model = EACLTable
+        fields = ["owner", "name", "container"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            records = eacl_table_to_wire(self.instance).records
+            self.initial["rules"] = "\n".join(format_rule(record) for record in records)
+
+    def clean_rules(self) -> tuple[wire.Record, ...]:
+        try:
+            return parse_rules(self.cleaned_data.get("rules", ""))
+        except WireError as exc:
+            raise forms.ValidationError(exc.message) from None
+
+
 @admin.register(EACLTable)
 class EACLTableAdmin(OwnerScopedAdmin):
+    form = EACLTableForm
     list_display = ["name", "owner", "container", "record_count", "updated_at"]
     list_filter = [("owner", ScopedOwnerFilter)]
     search_fields = ["name"]
     autocomplete_fields = ["owner"]
     inlines = [EACLRecordInline]
-    readonly_fields = ["public_id", "rules"]
+    readonly_fields = ["public_id"]
 
-    @admin.display(description="records")
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).annotate(record_total=Count("records"))
+
+    @admin.display(description="records", ordering="record_total")
     def record_count(self, obj: EACLTable) -> int:
-        return obj.records.count()
+        return int(getattr(obj, "record_total", 0))
 
-    @admin.display(description="rules")
-    def rules(self, obj: EACLTable) -> str:
-        if not obj.pk:
-            return ""
-        lines = [format_rule(r) for r in eacl_table_to_wire(obj).records]
-        return format_html("<pre>{}</pre>", "\n".join(lines) or "(no records: everything ALLOW)")
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*self.readonly_fields, "owner"] if obj else self.readonly_fields
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        audit_record(
+    def save_model(self, request: HttpRequest, obj: EACLTable, form: Any, change: bool) -> None:
+        records = form.cleaned_data["rules"]
+        if change:
+            eacl_table_update(
+                actor=actor(request),
+                eacl_table=obj,
+                name=obj.name,
+                container=obj.container,
+                table=wire.Table(container_id=None, records=records),
+            )
+            return
+        created = eacl_table_create(
             actor=actor(request),
-            owner=form.instance.owner,
-            action="eacl_table.update" if change else "eacl_table.create",
-            object_type="eacl_table",
-            object_id=str(form.instance.public_id),
+            owner=obj.owner,
+            name=obj.name,
+            container=obj.container,
+            table=wire.Table(container_id=None, records=records),
         )
+        obj.pk, obj.public_id = created.pk, created.public_id
 
     def delete_model(self, request: HttpRequest, obj: EACLTable) -> None:
         eacl_table_delete(actor=actor(request), eacl_table=obj)
@@ -197,34 +270,35 @@ class EACLTableAdmin(OwnerScopedAdmin):
 class EACLFilterInline(OwnerScopedInline):
     model = EACLFilter
     fields = ["position", "header_type", "match_type", "key", "value"]
+    readonly_fields = fields
 
 
 class EACLTargetInline(OwnerScopedInline):
     model = EACLTarget
     fields = ["position", "role", "keys"]
+    readonly_fields = fields
 
 
 @admin.register(EACLRecord)
 class EACLRecordAdmin(OwnerScopedAdmin):
-    owner_path = "table__owner"
+    """A record's filters and targets, for reading: records are edited as their table's rules."""
+
     list_display = ["__str__", "table"]
     list_filter = [("table__owner", ScopedOwnerFilter)]
     inlines = [EACLFilterInline, EACLTargetInline]
+    readonly_fields = ["table", "position", "operation", "action"]
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return False  # reached from its table's page
 
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        table = form.instance.table
-        audit_record(
-            actor=actor(request),
-            owner=table.owner,
-            action="eacl_table.update",
-            object_type="eacl_table",
-            object_id=str(table.public_id),
-            detail={"record": form.instance.position},
-        )
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(AuditEvent)
@@ -244,9 +318,15 @@ class AuditEventAdmin(OwnerScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        if not actor(request).sees_everything:
+            actions.pop("verify_chains", None)  # the chains span every owner
+        return actions
+
     @admin.action(description="Verify the audit hash chains")
     def verify_chains(self, request: HttpRequest, queryset: Any) -> None:
-        if not request.user.is_superuser:
+        if not actor(request).sees_everything:
             self.message_user(request, "Only a superuser verifies the chains.", messages.ERROR)
             return
         problems = audit_chain_verify()

@@ -1,86 +1,112 @@
-"""Owner scoping for the admin: a superuser sees everything; a staff member sees and edits only the
-rows of owners they belong to — in lists, forms, filters, autocompletes and actions alike.
+"""The admin as a thin interface: rows come from `visible_to` (authority.scoping) and writes go
+through the services, exactly as for the API.
+
+- Lists, change pages, filters, foreign-key choices and autocompletes show the rows of the
+  operator's owners (`visible_to(principal)`); forms offer, as choices, only the owners, containers
+  and tables where the operator may write (`visible_to(principal, roles=write_roles)`), and as
+  members only the users and applications it may name (`users_visible_to`, …).
+- Saving calls a service, whose checks and audit rows apply. A refusal (`AuthorityError`) rolls the
+  save back and shows the same form again, with what was typed and the service's reason on the
+  field it names — never a 500.
 
 Permissions come from the member's role (viewer reads; operator and admin write), not from Django's
-per-model permissions, so that the admin and the API enforce the same rule.
+per-model permissions: the admin and the API enforce the same rule.
 """
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from oauth2_provider.models import get_application_model
 
-from authority.models import WRITER_ROLES, Container, EACLTable, Membership, Owner, Role
+from authority.errors import AuthorityError
+from authority.models import WRITER_ROLES, Owner, Role
 from authority.principals import Principal
-
-
-def owner_ids(request: HttpRequest, roles: frozenset[Role] | None = None) -> set[int] | None:
-    """Ids of the owners the user belongs to (with one of `roles`); None means all (superuser)."""
-    user = request.user
-    if user.is_superuser:
-        return None
-    cache_key = f"_owner_ids_{sorted(roles) if roles else 'any'}"
-    cached = getattr(request, cache_key, None)
-    if cached is None:
-        memberships = Membership.objects.filter(user=cast(Any, user))
-        if roles is not None:
-            memberships = memberships.filter(role__in=roles)
-        cached = set(memberships.values_list("owner_id", flat=True))
-        setattr(request, cache_key, cached)
-    return cached
+from authority.scoping import OwnerScoped, applications_visible_to, users_visible_to
 
 
 def actor(request: HttpRequest) -> Principal:
     return Principal(user=request.user)
 
 
+def writable_owner_ids(request: HttpRequest, roles: frozenset[Role]) -> set[int] | None:
+    """Ids of the owners where the operator holds one of `roles` (None: every owner), from
+    `visible_to`, remembered for the request (permission checks run many times a page)."""
+    principal = actor(request)
+    if principal.sees_everything:
+        return None
+    cache_key = f"_owner_ids_{'-'.join(sorted(roles))}"
+    found = getattr(request, cache_key, None)
+    if found is None:
+        found = set(Owner.objects.visible_to(principal, roles=roles).values_list("pk", flat=True))
+        setattr(request, cache_key, found)
+    return found
+
+
+def owner_of(obj: Model) -> Any:
+    """The Owner an object belongs to, along its model's `owner_path`."""
+    value: Any = obj
+    path = getattr(obj, "owner_path", "owner")
+    for part in path.split("__") if path else ():
+        value = getattr(value, part)
+    return value
+
+
 class ScopedOwnerFilter(admin.RelatedFieldListFilter):
-    """The owner filter offers only the owners the user belongs to."""
+    """The owner filter offers only the owners the operator belongs to."""
 
     def field_choices(self, field: Any, request: HttpRequest, model_admin: Any) -> list[Any]:
-        ids = owner_ids(request)
-        limit = {} if ids is None else {"pk__in": ids}
-        return field.get_choices(include_blank=False, limit_choices_to=limit, ordering=("slug",))
+        visible = Owner.objects.visible_to(actor(request)).values_list("pk", flat=True)
+        return field.get_choices(
+            include_blank=False, limit_choices_to={"pk__in": visible}, ordering=("slug",)
+        )
+
+
+class ServiceForm(forms.ModelForm):
+    """A model form that shows a service's refusal of the last attempt to save it."""
+
+    refusal: AuthorityError | None = None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        refusal = self.refusal
+        if refusal is not None:
+            field = refusal.field if refusal.field in self.fields else None
+            self.add_error(field, refusal.detail)
+        return cleaned
 
 
 class OwnerScopedAdmin(admin.ModelAdmin):
-    """Base admin for models that belong to an owner through `owner_path`."""
+    """Base admin for tenant models (`authority.scoping.OwnerScoped`)."""
 
-    owner_path = "owner"
+    form = ServiceForm
     write_roles: frozenset[Role] = WRITER_ROLES
 
-    def owner_of(self, obj: Model) -> Owner:
-        value: Any = obj
-        for part in self.owner_path.split("__"):
-            value = getattr(value, part)
-        return value  # type: ignore[no-any-return]
-
-    def _scope(
-        self, request: HttpRequest, queryset: QuerySet[Any], roles: frozenset[Role] | None = None
-    ) -> QuerySet[Any]:
-        ids = owner_ids(request, roles)
-        if ids is None:
-            return queryset
-        return queryset.filter(**{f"{self.owner_path}__in": ids})
-
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return self._scope(request, super().get_queryset(request))
+        return super().get_queryset(request).visible_to(actor(request))  # type: ignore[attr-defined, no-any-return]
+
+    def writable(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """The rows of `queryset` the operator may change (for actions)."""
+        return queryset.visible_to(actor(request), roles=self.write_roles)  # type: ignore[attr-defined, no-any-return]
 
     def _allowed(
         self, request: HttpRequest, obj: Model | None, roles: frozenset[Role] | None
     ) -> bool:
         if not (request.user.is_active and request.user.is_staff):
             return False
-        ids = owner_ids(request, roles)
+        ids = writable_owner_ids(request, roles or frozenset(Role))
         if ids is None:
             return True
         if obj is None:
             return bool(ids)
-        return self.owner_of(obj).pk in ids
+        owner = owner_of(obj)
+        return owner is not None and owner.pk in ids
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self._allowed(request, None, None)
@@ -99,50 +125,72 @@ class OwnerScopedAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         related = db_field.related_model
-        ids = owner_ids(request, self.write_roles)
-        if ids is not None:
-            if related is Owner:
-                kwargs["queryset"] = Owner.objects.filter(pk__in=ids)
-            elif related in (Container, EACLTable):
-                kwargs["queryset"] = related.objects.filter(owner__in=ids)
+        principal = actor(request)
+        if issubclass(related, OwnerScoped):
+            manager = related._default_manager
+            kwargs["queryset"] = manager.visible_to(principal, roles=self.write_roles)
+        elif related is get_user_model():
+            kwargs["queryset"] = users_visible_to(principal)
+        elif related is get_application_model():
+            kwargs["queryset"] = applications_visible_to(principal)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        refusal = getattr(request, "_service_refusal", None)
+        if refusal is not None:
+            form = type(form.__name__, (form,), {"refusal": refusal})
+        return form
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:  # fmt: skip
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except AuthorityError as refusal:
+            # The save ran in the view's transaction, which rolled back: show the same form
+            # again, bound to what was posted, with the service's reason.
+            request._service_refusal = refusal  # type: ignore[attr-defined]
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        # The form's choices are scoped already; this guards a crafted POST all the same.
-        ids = owner_ids(request, self.write_roles)
-        if ids is not None and self.owner_of(obj).pk not in ids:
-            raise PermissionDenied
-        super().save_model(request, obj, form, change)
+        raise PermissionDenied  # every tenant admin saves through a service (see subclasses)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        raise PermissionDenied  # deleting, where allowed, goes through a service
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        """What a delete takes along, shown on the confirmation page. Rows that go with their
+        parent (an eACL table's records) need no admin permission of their own: the service that
+        deletes the parent checks the operator's role."""
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         """Bulk delete: every row must be writable; each goes through delete_model (services)."""
-        writable = self._scope(request, queryset, self.write_roles)
-        if writable.count() != queryset.count():
+        if self.writable(request, queryset).count() != queryset.count():
             raise PermissionDenied
         for obj in queryset:
             self.delete_model(request, obj)
 
 
 class OwnerScopedInline(admin.TabularInline):
-    """Inline rows follow their parent's scoping: editable by writers of the parent's owner."""
+    """Inline rows are shown for reading: their parent's service writes them."""
 
     extra = 0
-
-    def _writer(self, request: HttpRequest, obj: Model | None) -> bool:
-        parent_admin = self.admin_site._registry.get(self.parent_model)
-        if parent_admin is None:
-            return False
-        return bool(parent_admin.has_change_permission(request, obj))
 
     def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         parent_admin = self.admin_site._registry.get(self.parent_model)
         return bool(parent_admin and parent_admin.has_view_permission(request, obj))
 
     def has_add_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return self._writer(request, obj)
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return self._writer(request, obj)
+        return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return self._writer(request, obj)
+        return False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 from django.db import transaction
 
 from authority.errors import InvalidInput
@@ -15,6 +17,15 @@ from tokens.wire.errors import WireError
 from tokens.wire.ids import ContainerID
 
 MAX_RECORDS = 1000
+
+
+class Unchanged(enum.Enum):
+    """A keyword argument's default where None means "none" rather than "leave as it is"."""
+
+    UNCHANGED = enum.auto()
+
+
+UNCHANGED = Unchanged.UNCHANGED
 
 
 def eacl_record_to_wire(record: EACLRecord) -> wire.Record:
@@ -114,13 +125,21 @@ def eacl_table_update(
     actor: Principal,
     eacl_table: EACLTable,
     name: str | None = None,
+    container: Container | None | Unchanged = UNCHANGED,
     table: wire.Table | None = None,
 ) -> EACLTable:
+    """Renames, rebinds to another container of the same owner (or none), or replaces the
+    records; what is not given stays."""
     require_role(actor, eacl_table.owner)
     detail: dict[str, object] = {}
     if name is not None:
         eacl_table.name = detail["name"] = name
         eacl_table.save(update_fields=["name", "updated_at"])
+    if not isinstance(container, Unchanged):
+        _check_container(eacl_table.owner, container, table or wire.Table(None, ()))
+        eacl_table.container = container
+        eacl_table.save(update_fields=["container", "updated_at"])
+        detail["container"] = container.container_id if container else None
     if table is not None:
         _check_container(eacl_table.owner, eacl_table.container, table)
         _check_records(table.records)

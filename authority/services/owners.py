@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.db import transaction
 
-from authority.errors import InvalidInput
-from authority.models import Membership, Owner, Role
+from authority.errors import InvalidInput, NotFound
+from authority.models import ADMIN_ROLES, BearerFlavour, Membership, Owner, Role
 from authority.principals import Principal
+from authority.scoping import applications_visible_to, users_visible_to
 from authority.services.audit import audit_record
+from authority.services.permissions import require_role
 from tokens.wire.errors import WireError
 from tokens.wire.ids import OwnerID
 
@@ -57,11 +59,51 @@ def owner_create(
     return owner
 
 
+class OwnerChanges(TypedDict, total=False):
+    """The owner settings an owner admin may change; an absent key stays as it is."""
+
+    name: str
+    bearer_flavour: str
+    renew_period: int | None
+    max_lifetime: int | None
+
+
+@transaction.atomic
+def owner_update(*, actor: Principal, owner: Owner, changes: OwnerChanges) -> Owner:
+    """Changes an owner's settings (owner admins). Its key and owner id never change here."""
+    require_role(actor, owner, ADMIN_ROLES)
+    if "bearer_flavour" in changes and changes["bearer_flavour"] not in BearerFlavour.values:
+        raise InvalidInput("One of neofs, frostfs.", field="bearer_flavour")
+    for name, value in changes.items():
+        setattr(owner, name, value)
+    owner.save(update_fields=list(changes))
+    audit_record(
+        actor=actor,
+        owner=owner,
+        action="owner.update",
+        object_type="owner",
+        object_id=owner.slug,
+        detail={"fields": sorted(changes)},
+    )
+    return owner
+
+
 @transaction.atomic
 def membership_set(
     *, actor: Principal, owner: Owner, role: Role, user: Any = None, application: Any = None
 ) -> Membership:
-    """Adds the member, or changes its role."""
+    """Adds the member, or changes its role (owner admins). The member is a user or an
+    application the actor may name (authority.scoping): one already in an owner it administers,
+    or in none yet — never another owner's, which stays invisible (404)."""
+    require_role(actor, owner, ADMIN_ROLES)
+    if (user is None) == (application is None):
+        raise InvalidInput("A membership names either a user or an application.", field="user")
+    if user is not None and not users_visible_to(actor).filter(pk=user.pk).exists():
+        raise NotFound("No such user.", field="user")
+    if application is not None and (
+        not applications_visible_to(actor).filter(pk=application.pk).exists()
+    ):
+        raise NotFound("No such application.", field="application")
     if user is not None:
         membership, created = Membership.objects.update_or_create(
             owner=owner, user=user, defaults={"role": role}
@@ -79,3 +121,18 @@ def membership_set(
         detail={"role": str(role), "created": created, "member": str(user or application)},
     )
     return membership
+
+
+@transaction.atomic
+def membership_delete(*, actor: Principal, membership: Membership) -> None:
+    """Removes a member from an owner (owner admins)."""
+    require_role(actor, membership.owner, ADMIN_ROLES)
+    audit_record(
+        actor=actor,
+        owner=membership.owner,
+        action="membership.delete",
+        object_type="membership",
+        object_id=str(membership.pk),
+        detail={"member": str(membership.user or membership.application)},
+    )
+    membership.delete()

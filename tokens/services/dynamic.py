@@ -229,9 +229,7 @@ def static_session_import(*, actor: Principal, token: SessionToken) -> Session:
     if check is not Check.OK:
         raise InvalidInput(f"The token's signature: {check.value}.", field="token.signature")
     body = token.body
-    owner = Owner.objects.filter(
-        actor.membership_q("memberships__"), neofs_owner_id=str(body.owner_id)
-    ).first()
+    owner = Owner.objects.visible_to(actor).filter(neofs_owner_id=str(body.owner_id)).first()
     if owner is None:
         raise InvalidInput("The token's issuer is none of your owners.", field="token.body.ownerID")
     require_role(actor, owner)

@@ -29,9 +29,7 @@ INACTIVE: dict[str, Any] = {"active": False}
 
 
 def _visible(actor: Principal, session_id: uuid.UUID) -> Any:
-    return Session.objects.select_related("owner").filter(
-        actor.membership_q("owner__memberships__"), pk=session_id
-    )
+    return Session.objects.visible_to(actor).select_related("owner").filter(pk=session_id)
 
 
 def _session_token(actor: Principal, token: str) -> Session | None:

@@ -14,8 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from authority.errors import AuthorityError, Conflict, InvalidInput, NotAllowed
+from authority.models import ADMIN_ROLES
 from authority.principals import Principal
 from authority.services.audit import audit_record
+from authority.services.permissions import require_role
 from tokens.models import RenewalSchedule, Session
 from tokens.services.sessions import renew_period, session_renew
 
@@ -33,13 +35,10 @@ def renewal_schedule_create(
     *, actor: Principal, session: Session, stop_at: dt.datetime | None = None
 ) -> RenewalSchedule:
     """Only the renewer (or an owner admin for it) schedules renewals of its session."""
-    from authority.models import Role
-    from authority.services.permissions import require_role
-
     if not actor.same_as(
         user_id=session.renewer_user_id, application_id=session.renewer_application_id
     ):
-        require_role(actor, session.owner, frozenset({Role.ADMIN}))
+        require_role(actor, session.owner, ADMIN_ROLES)
     if session.renewer_user_id is None and session.renewer_application_id is None:
         raise Conflict("The session has no renewer left to renew on behalf of.")
     now = timezone.now()
@@ -105,3 +104,25 @@ def _run_one(schedule: RenewalSchedule, now: dt.datetime) -> None:
     schedule.save(
         update_fields=["last_run_at", "active", "last_outcome", "failures", "next_run_at"]
     )
+
+
+@transaction.atomic
+def renewal_schedule_update(
+    *, actor: Principal, schedule: RenewalSchedule, stop_at: dt.datetime | None, active: bool
+) -> RenewalSchedule:
+    """Changes when a schedule stops, or pauses/resumes it: whoever may set it (the renewer, or
+    an owner admin)."""
+    session = schedule.session
+    if not actor.same_as(
+        user_id=session.renewer_user_id, application_id=session.renewer_application_id
+    ):
+        require_role(actor, session.owner, ADMIN_ROLES)
+    if active and stop_at is not None and stop_at <= timezone.now():
+        raise InvalidInput("The stop time is in the past.", field="stop_at")
+    schedule.stop_at, schedule.active = stop_at, active
+    schedule.save(update_fields=["stop_at", "active"])
+    audit_record(
+        actor=actor, owner=session.owner, action="renewal_schedule.set", object_type="session",
+        object_id=str(session.id), detail={"stop_at": stop_at, "active": active},
+    )  # fmt: skip
+    return schedule

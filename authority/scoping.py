@@ -1,0 +1,102 @@
+"""Owner scoping, the one place that says which rows of a tenant model a principal may see.
+
+Every tenant model's manager is an `OwnerScopedQuerySet` (as NetBox's restricted querysets), and
+its `visible_to(principal, roles=…)` is what selectors, services, API views and the admin (lists,
+forms, foreign-key pickers, autocompletes, actions) all call:
+
+- a principal sees the rows of the owners it is a member of — with one of `roles`, when given;
+- a superuser, and the authority's own internal actors (`SYSTEM`, schedules), see every row and
+  act as an owner admin;
+- anything else sees nothing.
+
+The path from a model to its owner is the model's `owner_path` (`""` on Owner itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from django.contrib.auth import get_user_model
+from django.db.models import Model, Q, QuerySet
+from oauth2_provider.models import get_application_model
+
+from authority.principals import Principal
+from authority.roles import ADMIN_ROLES, Role
+
+if TYPE_CHECKING:
+    from typing import Self
+
+M = TypeVar("M", bound=Model)
+
+
+def _memberships_prefix(model: type[Model]) -> str:
+    """The lookup path from `model` to Membership (through its owner)."""
+    path: str = getattr(model, "owner_path", "owner")
+    return f"{path}__memberships__" if path else "memberships__"
+
+
+def membership_condition(
+    principal: Principal, model: type[Model], roles: Iterable[str] | None = None
+) -> Q:
+    """The condition on `model`'s rows that `visible_to` applies (for principals that do not see
+    everything). One filter() call, so the role and the member are the same membership row."""
+    prefix = _memberships_prefix(model)
+    condition = principal.membership_q(prefix)
+    if roles is not None:
+        condition &= Q(**{f"{prefix}role__in": sorted(str(role) for role in roles)})
+    return condition
+
+
+class OwnerScopedQuerySet(QuerySet[M]):
+    """A queryset of a model that belongs to an owner (through `Model.owner_path`)."""
+
+    def visible_to(self, principal: Principal, *, roles: Iterable[str] | None = None) -> Self:
+        """The rows `principal` may see; with `roles`, only those of owners where it holds one
+        of them. A principal is a member of an owner once at most, so the join adds no
+        duplicates."""
+        if principal.sees_everything:
+            return self.all()
+        return self.filter(membership_condition(principal, self.model, roles))
+
+
+class OwnerScoped:
+    """Mixin for tenant models: `owner_path` names the path to the owning Owner."""
+
+    owner_path: ClassVar[str] = "owner"
+
+
+def principal_role(principal: Principal, owner: Model) -> Role | None:
+    """The principal's role in `owner` (one query); superusers and internal actors are admins."""
+    if principal.sees_everything:
+        return Role.ADMIN
+    role = (
+        type(owner)
+        ._default_manager.filter(principal.membership_q("memberships__"), pk=owner.pk)
+        .values_list("memberships__role", flat=True)
+        .first()
+    )
+    return Role(role) if role else None
+
+
+def _member_candidates(principal: Principal, model: type[Model]) -> QuerySet[Any]:
+    """Users or applications `principal` may name as a member: those already in an owner it
+    administers, and those in no owner yet. Another owner's members stay invisible — their
+    names included — so no owner admin can pull another owner's service account into its own."""
+    everyone = model._default_manager.all()
+    if principal.sees_everything:
+        return everyone
+    if not principal.is_member_kind:
+        return everyone.none()
+    # One Q in one filter(): the administering membership is one row of the join.
+    prefix = "memberships__owner__memberships__"
+    administered = principal.membership_q(prefix) & Q(**{f"{prefix}role__in": sorted(ADMIN_ROLES)})
+    return everyone.filter(administered | Q(memberships__isnull=True)).distinct()
+
+
+def users_visible_to(principal: Principal) -> QuerySet[Any]:
+    return _member_candidates(principal, get_user_model())
+
+
+def applications_visible_to(principal: Principal) -> QuerySet[Any]:
+    return _member_candidates(principal, get_application_model())
