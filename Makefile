@@ -47,9 +47,11 @@ bench-hsm: setup
 	$(PY) benchmarks/hsm_sign.py
 
 bench-trade: setup
+	bash scripts/system-deps.sh bench
 	$(PY) benchmarks/trade_load.py
 
 bench-sweep: setup
+	bash scripts/system-deps.sh bench
 	$(PY) benchmarks/sweep_load.py
 
 bench-verify: setup

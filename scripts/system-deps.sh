@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project needs (SoftHSM2 for the PKCS#11 key store), once.
+# Installs the Debian packages the project needs (SoftHSM2 for the PKCS#11 key store), once;
+# `system-deps.sh bench` also the load generator the benchmarks drive the server with (wrk).
 set -euo pipefail
 need=()
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+if [ "${1:-}" = bench ]; then
+  command -v wrk >/dev/null 2>&1 || need+=(wrk)
+fi
 if ((${#need[@]})); then
   if [ "$(id -u)" -ne 0 ]; then
     echo "Missing Debian packages: ${need[*]} (run as root, or install them: apt-get install ${need[*]})" >&2

@@ -269,14 +269,12 @@ class EACLTableAdmin(OwnerScopedAdmin):
 
 class EACLFilterInline(OwnerScopedInline):
     model = EACLFilter
-    fields = ["position", "header_type", "match_type", "key", "value"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "header_type", "match_type", "key", "value")
 
 
 class EACLTargetInline(OwnerScopedInline):
     model = EACLTarget
-    fields = ["position", "role", "keys"]
-    readonly_fields = fields
+    fields = readonly_fields = ("position", "role", "keys")
 
 
 @admin.register(EACLRecord)

@@ -56,9 +56,7 @@ def test_sessions_and_keys_are_scoped_by_the_same_queryset(world, member, acme, 
     from hsm.models import KeyRecord
 
     principal = Principal(user=member(acme, Role.VIEWER))
-    assert set(KeyRecord.objects.visible_to(principal).values_list("owner", flat=True)) == {
-        acme.pk
-    }
+    assert set(KeyRecord.objects.visible_to(principal).values_list("owner", flat=True)) == {acme.pk}
     assert not Session.objects.visible_to(principal).exclude(owner=acme).exists()
 
 
@@ -116,9 +114,11 @@ def test_admin_refuses_an_eacl_table_bound_to_another_owners_container(world, ac
     assert "No such container." in form.errors["container"]
     assert form["rules"].value() == "deny get others"  # what was typed is kept
     assert not EACLTable.objects.filter(name="crossed").exists()
-    assert not AuditEvent.objects.filter(action="eacl_table.create", object_id__gt="").filter(
-        detail__name="crossed"
-    ).exists()
+    assert (
+        not AuditEvent.objects.filter(action="eacl_table.create", object_id__gt="")
+        .filter(detail__name="crossed")
+        .exists()
+    )
 
 
 def test_admin_edits_eacl_rules_through_the_service(world, acme):
@@ -173,9 +173,7 @@ def test_admin_membership_changes_are_audited(world, acme):
     assert response.status_code == 302, response.content
     membership = Membership.objects.get(owner=acme, user=newcomer)
     assert AuditEvent.objects.filter(action="membership.set", owner=acme).exists()
-    deleted = client.post(
-        f"/admin/authority/membership/{membership.pk}/delete/", {"post": "yes"}
-    )
+    deleted = client.post(f"/admin/authority/membership/{membership.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 302
     assert not Membership.objects.filter(pk=membership.pk).exists()
     assert AuditEvent.objects.filter(action="membership.delete", owner=acme).exists()
