@@ -85,8 +85,8 @@ session_bodies = st.builds(
 
 
 @st.composite
-def bearer_bodies(draw):
-    flavour = draw(st.sampled_from(list(Flavour)))
+def bearer_bodies(draw, flavours=tuple(Flavour)):
+    flavour = draw(st.sampled_from(flavours))
     return BearerBody(
         eacl_table=draw(st.one_of(st.none(), tables)),
         owner_id=draw(st.one_of(st.none(), owner_ids)),
@@ -115,9 +115,9 @@ def signed_session_tokens(draw):
 
 
 @st.composite
-def signed_bearer_tokens(draw):
+def signed_bearer_tokens(draw, flavours=tuple(Flavour)):
     signer = draw(st.sampled_from(SIGNERS))
-    body = draw(bearer_bodies())
+    body = draw(bearer_bodies(flavours))
     if body.flavour is Flavour.NEOFS:
         body = BearerBody(
             eacl_table=body.eacl_table,
