@@ -101,11 +101,28 @@ def build():
         ],
     )
     _message(file, "BearerToken", [("body", ".t.BearerBody"), ("signature", ".t.Signature")])
+    # FrostFS (frostfs.v2 acl.BearerToken.Body): the same fields 1-3; field 4 is a bool.
+    _message(
+        file,
+        "FrostFSBearerBody",
+        [
+            ("eacl_table", ".t.Table"),
+            ("owner_id", ".t.Id"),
+            ("lifetime", ".t.Lifetime"),
+            ("allow_impersonate", F.TYPE_BOOL),
+        ],
+    )
+    _message(
+        file,
+        "FrostFSBearerToken",
+        [("body", ".t.FrostFSBearerBody"), ("signature", ".t.Signature")],
+    )
     pool = descriptor_pool.DescriptorPool()
     pool.Add(file)
     return {
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"t.{name}"))
-        for name in ("SessionToken", "SessionBody", "BearerToken", "BearerBody")
+        for name in ("SessionToken", "SessionBody", "BearerToken", "BearerBody",
+                     "FrostFSBearerToken", "FrostFSBearerBody")
     }  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from tokens.wire.session import (
     SessionBody,
     SessionToken,
 )
-from tokens.wire.signature import SoftwareSigner
+from tokens.wire.signature import Scheme, SoftwareSigner
 
 SIGNERS = [SoftwareSigner() for _ in range(3)]
 
@@ -33,13 +33,16 @@ def _enum(kind):  # named members, plus an occasional unnamed number (open enums
     return st.one_of(st.sampled_from(list(kind)), st.integers(min_value=8, max_value=2**31 - 1))
 
 
-def _filter(header, match, key, value):
-    if match in eacl.NUMERIC_MATCHES:
-        value = str(abs(hash(value)))
-    return eacl.Filter(header, match, key, value)
+@st.composite
+def _filters(draw):
+    match = draw(_enum(eacl.MatchType))
+    # NUM_* filters need a base-10 value (any size, signed); drawn, so a failure replays exactly.
+    numeric = match in eacl.NUMERIC_MATCHES
+    value = str(draw(st.integers())) if numeric else draw(text)
+    return eacl.Filter(draw(_enum(eacl.HeaderType)), match, draw(text), value)
 
 
-filters = st.builds(_filter, _enum(eacl.HeaderType), _enum(eacl.MatchType), text, text)
+filters = _filters()
 targets = st.builds(
     eacl.Target,
     role=_enum(eacl.Role),
@@ -85,8 +88,8 @@ session_bodies = st.builds(
 
 
 @st.composite
-def bearer_bodies(draw):
-    flavour = draw(st.sampled_from(list(Flavour)))
+def bearer_bodies(draw, flavours=tuple(Flavour)):
+    flavour = draw(st.sampled_from(flavours))
     return BearerBody(
         eacl_table=draw(st.one_of(st.none(), tables)),
         owner_id=draw(st.one_of(st.none(), owner_ids)),
@@ -108,16 +111,14 @@ def signed_session_tokens(draw):
         session_key=body.session_key,
         context=body.context,
     )
-    scheme = draw(st.sampled_from([0, 1]))
-    from tokens.wire.signature import Scheme
-
-    return SessionToken(body).signed(signer, Scheme(scheme))
+    scheme = draw(st.sampled_from([Scheme.ECDSA_SHA512, Scheme.ECDSA_RFC6979_SHA256]))
+    return SessionToken(body).signed(signer, scheme)
 
 
 @st.composite
-def signed_bearer_tokens(draw):
+def signed_bearer_tokens(draw, flavours=tuple(Flavour)):
     signer = draw(st.sampled_from(SIGNERS))
-    body = draw(bearer_bodies())
+    body = draw(bearer_bodies(flavours))
     if body.flavour is Flavour.NEOFS:
         body = BearerBody(
             eacl_table=body.eacl_table,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -79,19 +80,45 @@ def test_raw_bytes_raise_only_wire_error(data):
             pass
 
 
-@settings(max_examples=200, deadline=None)
-@given(s.signed_session_tokens(), st.integers(min_value=0), st.integers(min_value=0, max_value=40))
-def test_truncated_tokens_raise_wire_error(token, cut, extra):
+signed_tokens = st.one_of(s.signed_session_tokens(), s.signed_bearer_tokens())
+
+
+def _decode_as(token: SessionToken | BearerToken, data: bytes) -> SessionToken | BearerToken:
+    if isinstance(token, BearerToken):
+        return BearerToken.decode(data, flavour=token.body.flavour)
+    return SessionToken.decode(data)
+
+
+@settings(max_examples=100, deadline=None)
+@given(signed_tokens)
+def test_truncated_tokens_raise_wire_error(token):
+    """Every cut of a signed token raises WireError but one: the cut right after the body field.
+
+    That prefix is a well-formed message — the same token without its signature — and protobuf
+    cannot tell it from a token sent unsigned (blank dynamic-session tokens are), so it decodes as
+    exactly that and checks as UNSIGNED: a cut token never verifies.
+    """
     data = token.encode()
-    truncated = data[: cut % len(data)]
-    try:
-        SessionToken.decode(truncated)
-    except WireError:
-        pass
-    try:
-        SessionToken.decode(data + b"\x00" * extra)
-    except WireError:
-        pass
+    unsigned = type(token)(token.body)
+    boundary = len(unsigned.encode())
+    assert data[:boundary] == unsigned.encode()  # the body field first, the signature field after
+    for cut in range(len(data)):
+        if cut == boundary:
+            decoded = _decode_as(token, data[:cut])
+            assert decoded == unsigned
+            assert decoded.check() is Check.UNSIGNED
+        else:
+            with pytest.raises(WireError):
+                _decode_as(token, data[:cut])
+
+
+@settings(max_examples=200, deadline=None)
+@given(signed_tokens, st.binary(min_size=1, max_size=40))
+def test_bytes_after_a_token_raise_wire_error(token, extra):
+    # Whatever follows, the message is no longer one stable encoding: a repeated body or
+    # signature field, an unknown field, or broken framing.
+    with pytest.raises(WireError):
+        _decode_as(token, token.encode() + extra)
 
 
 json_values = st.recursive(

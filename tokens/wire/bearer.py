@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
 
 from tokens.wire import jsonform as js
 from tokens.wire.eacl import Table
@@ -82,8 +81,8 @@ class BearerBody:
             flavour=flavour,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> js.JSONObject:
+        out: js.JSONObject = {
             "eaclTable": self.eacl_table.to_json() if self.eacl_table else None,
             "ownerID": self.owner_id.to_json() if self.owner_id else None,
             "lifetime": self.lifetime.to_json() if self.lifetime else None,
@@ -95,7 +94,7 @@ class BearerBody:
         return out
 
     @classmethod
-    def from_json(cls, obj: Any, path: str, flavour: Flavour = Flavour.NEOFS) -> BearerBody:
+    def from_json(cls, obj: object, path: str, flavour: Flavour = Flavour.NEOFS) -> BearerBody:
         if isinstance(obj, dict) and ("allowImpersonate" in obj or "allow_impersonate" in obj):
             flavour = Flavour.FROSTFS
         elif isinstance(obj, dict) and "issuer" in obj:
@@ -174,7 +173,7 @@ class BearerToken:
         require_stable(data, token.encode(), path)
         return cls(token.body, token.signature, body)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {
             "body": self.body.to_json(),
             "signature": self.signature.to_json() if self.signature else None,
@@ -182,7 +181,7 @@ class BearerToken:
 
     @classmethod
     def from_json(
-        cls, obj: Any, path: str = "bearerToken", flavour: Flavour = Flavour.NEOFS
+        cls, obj: object, path: str = "bearerToken", flavour: Flavour = Flavour.NEOFS
     ) -> BearerToken:
         body = js.message(obj, "body", "body", path)
         signature = js.message(obj, "signature", "signature", path)

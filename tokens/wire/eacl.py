@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
 
 from tokens.wire import jsonform as js
 from tokens.wire.errors import WireError, build
@@ -100,11 +99,11 @@ class Version:
         reader = Reader(data, path)
         return cls(reader.uint(1, "major", 32), reader.uint(2, "minor", 32))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {"major": self.major, "minor": self.minor}
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> Version:
+    def from_json(cls, obj: object, path: str) -> Version:
         return cls(
             js.parse_uint(js.field(obj, "major", "major", path), f"{path}.major", 32),
             js.parse_uint(js.field(obj, "minor", "minor", path), f"{path}.minor", 32),
@@ -148,7 +147,7 @@ class Filter:
             value=reader.string(4, "value"),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {
             "headerType": js.enum_json(self.header_type),
             "matchType": js.enum_json(self.match_type),
@@ -157,7 +156,7 @@ class Filter:
         }
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> Filter:
+    def from_json(cls, obj: object, path: str) -> Filter:
         return build(
             cls,
             path,
@@ -193,11 +192,11 @@ class Target:
             keys=tuple(reader.repeated_bytes(2, "keys")),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {"role": js.enum_json(self.role), "keys": [js.b64(k) for k in self.keys]}
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> Target:
+    def from_json(cls, obj: object, path: str) -> Target:
         keys = js.array(obj, "keys", "keys", path)
         return cls(
             role=js.parse_enum(Role, js.field(obj, "role", "role", path), f"{path}.role"),
@@ -238,7 +237,7 @@ class Record:
             ),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {
             "operation": js.enum_json(self.operation),
             "action": js.enum_json(self.action),
@@ -247,7 +246,7 @@ class Record:
         }
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> Record:
+    def from_json(cls, obj: object, path: str) -> Record:
         return cls(
             operation=js.parse_enum(
                 Operation, js.field(obj, "operation", "operation", path), f"{path}.operation"
@@ -297,7 +296,7 @@ class Table:
             ),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {
             "version": self.version.to_json() if self.version else None,
             "containerID": self.container_id.to_json() if self.container_id else None,
@@ -305,7 +304,7 @@ class Table:
         }
 
     @classmethod
-    def from_json(cls, obj: Any, path: str = "eaclTable") -> Table:
+    def from_json(cls, obj: object, path: str = "eaclTable") -> Table:
         version = js.message(obj, "version", "version", path)
         cid = js.message(obj, "containerID", "container_id", path)
         return cls(

@@ -10,6 +10,7 @@ Filters are `obj:` or `req:` + key + match (`=`, `!=`, `>`, `>=`, `<`, `<=`) + v
 from __future__ import annotations
 
 import binascii
+import enum
 import re
 
 import base58
@@ -31,7 +32,9 @@ _MATCH_BY_OPERATOR = {
     "<": MatchType.NUM_LT,
     "<=": MatchType.NUM_LE,
 }
-_OPERATOR_BY_MATCH = {v: k for k, v in _MATCH_BY_OPERATOR.items()} | {
+# Keyed by int: a filter's match type may be an unnamed number (open enum), which has no operator.
+_OPERATOR_BY_MATCH: dict[int, str] = {
+    **{v: k for k, v in _MATCH_BY_OPERATOR.items()},
     MatchType.STRING_EQUAL: "=",
     MatchType.NOT_PRESENT: "=",
 }
@@ -116,10 +119,10 @@ def format_target_key(key: bytes) -> str:
     return key.hex() if len(key) == 33 else base58.b58encode(key).decode()
 
 
-def _name(value: object, kind: type, path: str) -> str:
+def _name(value: object, kind: type[enum.IntEnum], path: str) -> str:
     if not isinstance(value, kind) or not value:
         raise WireError(path, f"{value!r} has no rule-syntax name")
-    return value.name.lower()  # type: ignore[attr-defined]
+    return value.name.lower()
 
 
 def format_rule(record: Record) -> str:
@@ -131,7 +134,7 @@ def format_rule(record: Record) -> str:
     for item in record.filters:
         prefix = "req" if item.header_type == HeaderType.REQUEST else "obj"
         value = "" if item.match_type == MatchType.NOT_PRESENT else item.value
-        operator = _OPERATOR_BY_MATCH.get(item.match_type)  # type: ignore[arg-type]
+        operator = _OPERATOR_BY_MATCH.get(item.match_type)
         if operator is None:
             raise WireError("match_type", f"{item.match_type!r} has no rule-syntax operator")
         words.append(f"{prefix}:{item.key}{operator}{value}")

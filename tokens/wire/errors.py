@@ -1,5 +1,11 @@
 """The one exception type the codec raises for malformed or invalid input."""
 
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
 
 class WireError(ValueError):
     """Malformed or invalid token data; `field` names where it went wrong (dotted path)."""
@@ -14,9 +20,9 @@ class WireError(ValueError):
         return WireError(f"{parent}.{self.field}" if self.field else parent, self.message)
 
 
-def build(kind, path: str, **kwargs):  # type: ignore[no-untyped-def]
+def build(kind: Callable[P, T], path: str, /, *args: P.args, **kwargs: P.kwargs) -> T:
     """Constructs a validating dataclass, re-rooting its WireError under `path`."""
     try:
-        return kind(**kwargs)
+        return kind(*args, **kwargs)
     except WireError as exc:
         raise exc.under(path) from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Self
 
 import base58
 
@@ -80,11 +80,11 @@ class OwnerID:
     def encode(self) -> bytes:
         return Writer().bytes_(1, self.value).getvalue()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {"value": js.b64(self.value)}
 
     @classmethod
-    def from_json(cls, obj: Any, path: str):  # type: ignore[no-untyped-def]
+    def from_json(cls, obj: object, path: str) -> Self:
         raw = js.parse_bytes(js.field(obj, "value", "value", path), f"{path}.value")
         return build(cls, path, value=raw)
 
@@ -106,7 +106,7 @@ class _Id32:
             raise WireError("value", f"must be {ID_LENGTH} bytes, got {len(self.value)}")
 
     @classmethod
-    def from_string(cls, text: str, field: str):  # type: ignore[no-untyped-def]
+    def from_string(cls, text: str, field: str) -> Self:
         return cls(decode_base58(text, field, ID_LENGTH))
 
     def __str__(self) -> str:
@@ -115,16 +115,16 @@ class _Id32:
     def encode(self) -> bytes:
         return Writer().bytes_(1, self.value).getvalue()
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {"value": js.b64(self.value)}
 
     @classmethod
-    def from_json(cls, obj: Any, path: str):  # type: ignore[no-untyped-def]
+    def from_json(cls, obj: object, path: str) -> Self:
         raw = js.parse_bytes(js.field(obj, "value", "value", path), f"{path}.value")
         return build(cls, path, value=raw)
 
     @classmethod
-    def decode(cls, data: bytes, field: str):  # type: ignore[no-untyped-def]
+    def decode(cls, data: bytes, field: str) -> Self:
         value = Reader(data, field).bytes_(1, "value")
         try:
             return cls(value)

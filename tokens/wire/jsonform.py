@@ -8,18 +8,23 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from typing import Any, TypeVar
+from typing import TypeAlias, TypeVar
 
 from tokens.wire.errors import WireError
 
 E = TypeVar("E", bound=enum.IntEnum)
+
+# What the codec writes: protojson values. What it reads is typed `object` — untrusted JSON that
+# the parse_* helpers below check before anything uses it.
+JSONValue: TypeAlias = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+JSONObject: TypeAlias = dict[str, JSONValue]
 
 
 def b64(value: bytes) -> str:
     return base64.b64encode(value).decode()
 
 
-def field(obj: Any, json_name: str, proto_name: str, path: str) -> Any:
+def field(obj: object, json_name: str, proto_name: str, path: str) -> object:
     if not isinstance(obj, dict):
         raise WireError(path, "must be a JSON object")
     if json_name in obj:
@@ -27,7 +32,7 @@ def field(obj: Any, json_name: str, proto_name: str, path: str) -> Any:
     return obj.get(proto_name)
 
 
-def message(obj: Any, json_name: str, proto_name: str, path: str) -> dict[str, Any] | None:
+def message(obj: object, json_name: str, proto_name: str, path: str) -> dict[str, object] | None:
     value = field(obj, json_name, proto_name, path)
     if value is None:
         return None
@@ -36,7 +41,9 @@ def message(obj: Any, json_name: str, proto_name: str, path: str) -> dict[str, A
     return value
 
 
-def array(obj: Any, json_name: str, proto_name: str, path: str, limit: int = 10_000) -> list[Any]:
+def array(
+    obj: object, json_name: str, proto_name: str, path: str, limit: int = 10_000
+) -> list[object]:
     value = field(obj, json_name, proto_name, path)
     if value is None:
         return []
@@ -47,7 +54,7 @@ def array(obj: Any, json_name: str, proto_name: str, path: str, limit: int = 10_
     return value
 
 
-def parse_bytes(value: Any, path: str) -> bytes:
+def parse_bytes(value: object, path: str) -> bytes:
     if value is None:
         return b""
     if not isinstance(value, str):
@@ -60,7 +67,7 @@ def parse_bytes(value: Any, path: str) -> bytes:
         raise WireError(path, "invalid base64") from None
 
 
-def parse_uint(value: Any, path: str, bits: int = 64) -> int:
+def parse_uint(value: object, path: str, bits: int = 64) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int | str):
@@ -74,7 +81,7 @@ def parse_uint(value: Any, path: str, bits: int = 64) -> int:
     return value
 
 
-def parse_bool(value: Any, path: str) -> bool:
+def parse_bool(value: object, path: str) -> bool:
     if value is None:
         return False
     if not isinstance(value, bool):
@@ -82,7 +89,7 @@ def parse_bool(value: Any, path: str) -> bool:
     return value
 
 
-def parse_string(value: Any, path: str) -> str:
+def parse_string(value: object, path: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
@@ -90,7 +97,7 @@ def parse_string(value: Any, path: str) -> str:
     return value
 
 
-def parse_enum(kind: type[E], value: Any, path: str) -> E | int:
+def parse_enum(kind: type[E], value: object, path: str) -> E | int:
     """By name (exact, as protojson writes it) or by number.
 
     Enums are open, as in proto3: a number without a name is kept (NeoFS SDK test vectors carry

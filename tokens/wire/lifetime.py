@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Any
 
 from tokens.wire import jsonform as js
 from tokens.wire.protobuf import Reader, Writer
@@ -42,11 +41,11 @@ class Lifetime:
         reader = Reader(data, path)
         return cls(reader.uint(1, "exp"), reader.uint(2, "nbf"), reader.uint(3, "iat"))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {"exp": str(self.exp), "nbf": str(self.nbf), "iat": str(self.iat)}
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> Lifetime:
+    def from_json(cls, obj: object, path: str) -> Lifetime:
         return cls(
             *(
                 js.parse_uint(js.field(obj, name, name, path), f"{path}.{name}")

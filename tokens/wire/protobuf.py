@@ -86,7 +86,8 @@ class Writer:
 class Field:
     number: int
     wire_type: int
-    value: int | bytes
+    value: int = 0  # VARINT, FIXED64 and FIXED32 fields
+    payload: bytes = b""  # LEN fields
 
 
 def _read_varint(data: bytes, pos: int, field: str) -> tuple[int, int]:
@@ -123,7 +124,7 @@ def iter_fields(data: bytes, field: str) -> Iterator[Field]:
             length, pos = _read_varint(data, pos, field)
             if pos + length > end:
                 raise WireError(field, f"field {number} truncated")
-            yield Field(number, wire_type, data[pos : pos + length])
+            yield Field(number, wire_type, payload=bytes(data[pos : pos + length]))
             pos += length
         elif wire_type == VARINT:
             value, pos = _read_varint(data, pos, field)
@@ -167,7 +168,7 @@ class Reader:
 
     def uint(self, number: int, name: str, bits: int = 64) -> int:
         item = self._last(number, VARINT, name)
-        value = int(item.value) if item else 0
+        value = item.value if item else 0
         if value >= 1 << bits:
             raise WireError(f"{self.path}.{name}", f"value exceeds uint{bits}")
         return value
@@ -185,7 +186,7 @@ class Reader:
 
     def bytes_(self, number: int, name: str) -> bytes:
         item = self._last(number, LEN, name)
-        return bytes(item.value) if item else b""  # type: ignore[arg-type]
+        return item.payload if item else b""
 
     def string(self, number: int, name: str) -> str:
         raw = self.bytes_(number, name)
@@ -196,14 +197,14 @@ class Reader:
 
     def message(self, number: int, name: str) -> bytes | None:
         item = self._last(number, LEN, name)
-        return bytes(item.value) if item else None  # type: ignore[arg-type]
+        return item.payload if item else None
 
     def repeated_messages(self, number: int, name: str) -> list[bytes]:
         out = []
         for item in self._fields.get(number, []):
             if item.wire_type != LEN:
                 raise WireError(f"{self.path}.{name}", "wrong wire type")
-            out.append(bytes(item.value))  # type: ignore[arg-type]
+            out.append(item.payload)
         return out
 
     def repeated_bytes(self, number: int, name: str) -> list[bytes]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
 
 from tokens.wire import jsonform as js
 from tokens.wire.errors import WireError, build
@@ -91,7 +90,8 @@ class ObjectContext:
         reader = Reader(data, path)
         verb = js.open_enum(ObjectVerb, reader.enum(1, "verb"))
         target_raw = reader.message(2, "target")
-        container, objects = None, ()
+        container: ContainerID | None = None
+        objects: tuple[ObjectID, ...] = ()
         if target_raw is not None:
             target = Reader(target_raw, f"{path}.target")
             cid = target.message(1, "container")
@@ -104,7 +104,7 @@ class ObjectContext:
             )
         return cls(verb, container, objects)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {
             "verb": js.enum_json(self.verb),
             "target": {
@@ -114,7 +114,7 @@ class ObjectContext:
         }
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> ObjectContext:
+    def from_json(cls, obj: object, path: str) -> ObjectContext:
         verb = js.parse_enum(ObjectVerb, js.field(obj, "verb", "verb", path), f"{path}.verb")
         target = js.message(obj, "target", "target", path) or {}
         cid = js.message(target, "container", "container", f"{path}.target")
@@ -164,7 +164,7 @@ class ContainerContext:
             else None,
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {
             "verb": js.enum_json(self.verb),
             "wildcard": self.wildcard,
@@ -172,7 +172,7 @@ class ContainerContext:
         }
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> ContainerContext:
+    def from_json(cls, obj: object, path: str) -> ContainerContext:
         cid = js.message(obj, "containerID", "container_id", path)
         return cls(
             verb=js.parse_enum(ContainerVerb, js.field(obj, "verb", "verb", path), f"{path}.verb"),
@@ -238,8 +238,8 @@ class SessionBody:
             context=context,
         )
 
-    def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
+    def to_json(self) -> js.JSONObject:
+        out: js.JSONObject = {
             "id": js.b64(self.id),
             "ownerID": self.owner_id.to_json() if self.owner_id else None,
             "lifetime": self.lifetime.to_json() if self.lifetime else None,
@@ -252,7 +252,7 @@ class SessionBody:
         return out
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> SessionBody:
+    def from_json(cls, obj: object, path: str) -> SessionBody:
         owner = js.message(obj, "ownerID", "owner_id", path)
         lifetime = js.message(obj, "lifetime", "lifetime", path)
         object_ctx = js.message(obj, "object", "object", path)
@@ -317,14 +317,14 @@ class SessionToken:
         require_stable(data, token.encode(), path)
         return cls(token.body, token.signature, body)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {
             "body": self.body.to_json(),
             "signature": self.signature.to_json() if self.signature else None,
         }
 
     @classmethod
-    def from_json(cls, obj: Any, path: str = "sessionToken") -> SessionToken:
+    def from_json(cls, obj: object, path: str = "sessionToken") -> SessionToken:
         body = js.message(obj, "body", "body", path)
         signature = js.message(obj, "signature", "signature", path)
         return cls(

@@ -12,7 +12,7 @@ import base64
 import enum
 import functools
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -69,7 +69,7 @@ class Signature:
             scheme=js.open_enum(Scheme, reader.enum(3, "scheme")),
         )
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> js.JSONObject:
         return {
             "key": js.b64(self.key),
             "signature": js.b64(self.sign),
@@ -77,7 +77,7 @@ class Signature:
         }
 
     @classmethod
-    def from_json(cls, obj: Any, path: str) -> Signature:
+    def from_json(cls, obj: object, path: str) -> Signature:
         return cls(
             key=js.parse_bytes(js.field(obj, "key", "key", path), f"{path}.key"),
             sign=js.parse_bytes(js.field(obj, "signature", "sign", path), f"{path}.signature"),

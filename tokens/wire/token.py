@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 import functools
 import json
-from typing import Any
 
 from tokens.wire.errors import WireError
 from tokens.wire.ids import OwnerID
@@ -47,7 +46,7 @@ def require_stable(data: bytes, reencoded: bytes, path: str) -> None:
         raise WireError(path, "not in the stable (canonical) encoding, or has unknown fields")
 
 
-def load_json(text: str | bytes, path: str) -> Any:
+def load_json(text: str | bytes, path: str) -> object:
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
