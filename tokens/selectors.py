@@ -8,7 +8,7 @@ from django.utils import timezone
 from authority.errors import InvalidInput
 from authority.principals import Principal
 from authority.selectors import get_by_uuid
-from tokens.models import BearerGrant, Session, SessionState
+from tokens.models import BearerGrant, Session, SessionQuerySet, SessionState
 
 
 def session_list(
@@ -17,17 +17,16 @@ def session_list(
     state: str | None = None,
     renewer: str | None = None,
     container: bytes | None = None,
-) -> QuerySet[Session]:
+) -> SessionQuerySet:
     sessions = Session.objects.filter(
         principal.membership_q("owner__memberships__")
     ).select_related("owner", "renewer_user", "renewer_application")
-    now = timezone.now()
     if state == SessionState.ACTIVE:
-        sessions = sessions.filter(cancelled_at__isnull=True, expires_at__gt=now)
+        sessions = sessions.active(timezone.now())
     elif state == SessionState.EXPIRED:
-        sessions = sessions.filter(cancelled_at__isnull=True, expires_at__lte=now)
+        sessions = sessions.expired(timezone.now())
     elif state == SessionState.CANCELLED:
-        sessions = sessions.filter(cancelled_at__isnull=False)
+        sessions = sessions.cancelled()
     elif state:
         raise InvalidInput("One of active, expired, cancelled.", field="state")
     if renewer:

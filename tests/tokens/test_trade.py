@@ -12,7 +12,7 @@ import pytest
 
 from hsm.models import KeyPurpose
 from hsm.services import key_rotate
-from tokens.services.access_tokens import proof_message
+from tokens.services.proof import proof_message
 from tokens.wire.signature import Scheme
 
 pytestmark = pytest.mark.django_db
