@@ -14,8 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from authority.errors import AuthorityError, Conflict, InvalidInput, NotAllowed
+from authority.models import Role
 from authority.principals import Principal
 from authority.services.audit import audit_record
+from authority.services.permissions import require_role
 from tokens.models import RenewalSchedule, Session
 from tokens.services.sessions import renew_period, session_renew
 
@@ -33,9 +35,6 @@ def renewal_schedule_create(
     *, actor: Principal, session: Session, stop_at: dt.datetime | None = None
 ) -> RenewalSchedule:
     """Only the renewer (or an owner admin for it) schedules renewals of its session."""
-    from authority.models import Role
-    from authority.services.permissions import require_role
-
     if not actor.same_as(
         user_id=session.renewer_user_id, application_id=session.renewer_application_id
     ):
