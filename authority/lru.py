@@ -13,6 +13,10 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
+def _clock() -> float:
+    return time.monotonic()
+
+
 class LRU(Generic[K, V]):
     def __init__(self, size: int = 10_000, *, ttl: float | None = None) -> None:
         self._size = size
@@ -25,7 +29,7 @@ class LRU(Generic[K, V]):
             found = self._entries.get(key)
             if found is None:
                 return None
-            if self._ttl is not None and time.monotonic() - found[1] >= self._ttl:
+            if self._ttl is not None and _clock() - found[1] >= self._ttl:
                 del self._entries[key]
                 return None
             self._entries.move_to_end(key)
@@ -33,7 +37,7 @@ class LRU(Generic[K, V]):
 
     def put(self, key: K, value: V) -> None:
         with self._lock:
-            self._entries[key] = (value, time.monotonic() if self._ttl is not None else 0.0)
+            self._entries[key] = (value, _clock() if self._ttl is not None else 0.0)
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)

@@ -147,3 +147,24 @@ def test_tokens_of_a_destroyed_signing_key_introspect_inactive_at_once(world, is
     assert _introspect(world["service"], access)["active"] is True  # the key is now cached
     key_destroy(key=KeyRecord.objects.get(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING))
     assert _introspect(world["service"], access) == {"active": False}
+
+
+def test_another_process_stops_trusting_a_destroyed_key_within_key_ttl(world, issue, monkeypatch):
+    """This process hears no event when another one destroys the key: the verifying-key cache
+    lets the key go after KEY_TTL, and the destroyed key verifies nothing from then on."""
+    from django.utils import timezone
+
+    from authority import lru
+    from authority.caches import KEY_TTL
+    from hsm.models import KeyPurpose, KeyRecord, KeyState
+
+    session = issue()
+    access = _access_token(world, session)
+    assert _introspect(world["service"], access)["active"] is True  # the key is now cached
+    KeyRecord.objects.filter(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING).update(
+        state=KeyState.DESTROYED, destroyed_at=timezone.now()
+    )
+    assert _introspect(world["service"], access)["active"] is True  # within the stated bound
+    started = lru._clock()
+    monkeypatch.setattr(lru, "_clock", lambda: started + KEY_TTL + 1)
+    assert _introspect(world["service"], access) == {"active": False}
