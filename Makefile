@@ -36,6 +36,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy authority tokens hsm
+	$(VENV)/bin/lint-imports
 
 ## Benchmarks: print figures and ratios.
 bench: bench-wire bench-hsm bench-verify bench-trade bench-sweep

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from authority.caches import Event, invalidate, registry
+
 DEFAULTS: dict[str, Any] = {
     "EPOCH_DURATION": 240,
     "EPOCH_ORIGIN": "2024-01-01T00:00:00+00:00",
@@ -51,7 +53,14 @@ class AuthoritySettings:
 authority_settings = AuthoritySettings()
 
 
-@receiver(setting_changed)
-def _reload_authority_settings(*, setting: str, **kwargs: Any) -> None:
-    if setting == "AUTHORITY":
+def _evict_settings(event: Event, facts: dict[str, Any]) -> None:
+    if facts["setting"] == "AUTHORITY":
         authority_settings.reload()
+
+
+registry.attach("authority.settings", clear=authority_settings.reload, evict=_evict_settings)
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: Any) -> None:
+    invalidate(Event.SETTINGS_CHANGED, setting=setting)

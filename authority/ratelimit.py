@@ -15,6 +15,7 @@ import threading
 from dataclasses import dataclass
 
 from authority.cache import count_in_window
+from authority.caches import registry
 
 MAX_LEASE = 16
 
@@ -58,6 +59,7 @@ class WindowNumbers:
 
 
 window_numbers = WindowNumbers()
+registry.attach("authority.rate_windows", clear=window_numbers.clear)
 
 
 def allow(key: str, *, window: int, duration: int, limit: int) -> bool:

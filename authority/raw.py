@@ -16,12 +16,15 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
+from authority.caches import registry
+
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any], Any]
 
 _converters: WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[Any, ...], list[Converter]]] = (
     WeakKeyDictionary()
 )
+registry.attach("authority.row_converters", clear=_converters.clear)
 
 
 def fetch_instance(

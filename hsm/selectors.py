@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import time
+from typing import Any
 
 from django.db.models import QuerySet
 
+from authority.caches import Event, registry
+from authority.lru import LRU
 from authority.models import Owner
 from hsm.errors import KeyUnusable
 from hsm.models import KeyPurpose, KeyRecord, KeyState
@@ -30,43 +32,34 @@ def key_verifying_list(*, purpose: KeyPurpose, owner: Owner | None = None) -> Qu
     )
 
 
-_ACTIVE_CACHE_SECONDS = 30.0
-_active_cache: dict[tuple[str, int | None], tuple[float, KeyRecord]] = {}
+_active_cache: LRU[tuple[str, int | None], KeyRecord] = registry.lru("hsm.active_keys")
 
 
 def key_active_cached(*, purpose: KeyPurpose, owner: Owner | None = None) -> KeyRecord:
-    """The active key, from a per-process cache refreshed every 30 s: the hot paths (trade,
-    introspect) then spend no query on it. A rotation is seen within 30 s; until then the retired
-    key, which still verifies, goes on signing."""
-
+    """The active key, from a per-process cache (authority.caches: rotation and destruction evict
+    it here at once, other processes within KEY_TTL): the hot paths (trade, introspect) then
+    spend no query on it. Until another process sees a rotation, the retired key, which still
+    verifies, goes on signing there."""
     cache_key = (str(purpose), owner.pk if owner else None)
-    cached = _active_cache.get(cache_key)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < _ACTIVE_CACHE_SECONDS:
-        return cached[1]
-    key = key_active_get(purpose=purpose, owner=owner)
-    _active_cache[cache_key] = (now, key)
+    key = _active_cache.get(cache_key)
+    if key is None:
+        key = key_active_get(purpose=purpose, owner=owner)
+        _active_cache.put(cache_key, key)
     return key
 
 
-def key_active_cache_clear() -> None:
-    """After a key is made or rotated (records by primary key never change, and stay)."""
-    _active_cache.clear()
+def _evict_by_pk(cache: LRU[int, KeyRecord], event: Event, facts: dict[str, Any]) -> None:
+    cache.pop(facts["key_pk"])
 
 
-def key_cache_clear() -> None:
-    """Everything (tests roll their database back)."""
-    _active_cache.clear()
-    _by_pk.clear()
-
-
-_by_pk: dict[int, KeyRecord] = {}
+_by_pk: LRU[int, KeyRecord] = registry.lru("hsm.keys_by_pk", evict=_evict_by_pk)
 
 
 def key_by_pk_cached(pk: int) -> KeyRecord:
-    """A key record by primary key, cached per process (its CKA_ID and material never change;
-    a destroyed key fails in the key store itself)."""
+    """A key record by primary key, cached per process (its CKA_ID never changes; a destroyed key
+    is evicted, and fails in the key store itself)."""
     key = _by_pk.get(pk)
     if key is None:
-        key = _by_pk[pk] = KeyRecord.objects.get(pk=pk)
+        key = KeyRecord.objects.get(pk=pk)
+        _by_pk.put(pk, key)
     return key

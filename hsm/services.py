@@ -11,13 +11,14 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from authority.caches import Event, invalidate
 from authority.models import Owner
 from authority.principals import SYSTEM, Principal
 from authority.services.audit import audit_record
 from hsm.errors import ActiveKeyExists, KeyUnusable
 from hsm.keystore import keystore
 from hsm.models import HMAC_PURPOSES, KeyAlgorithm, KeyPurpose, KeyRecord, KeyState
-from hsm.selectors import key_active_cache_clear, key_active_cached, key_active_get
+from hsm.selectors import key_active_cached, key_active_get
 from tokens.wire.signature import Scheme, Signature, raw_signature_bytes, verify
 
 
@@ -162,19 +163,29 @@ def key_rotate(
                 actor=actor, owner=owner, action="key.rotate", object_type="key",
                 object_id=new.label, detail={"retired": labels},
             )  # fmt: skip
-            key_active_cache_clear()  # this process sees the new key at once...
-            transaction.on_commit(key_active_cache_clear)  # ...and not one read before commit
+            _announce(Event.KEY_ROTATED, purpose=str(purpose))
     except IntegrityError:  # a rotation in another transaction made its key first
         return key_active_get(purpose=purpose, owner=owner)
     return new
 
 
+def _announce(event: Event, **facts: str | int) -> None:
+    """Evicts from this process's caches now, and again when the transaction commits (a read
+    before the commit would cache the old state again)."""
+    invalidate(event, **facts)
+    transaction.on_commit(lambda: invalidate(event, **facts))
+
+
 def key_destroy(*, key: KeyRecord, actor: Principal = SYSTEM) -> KeyRecord:
-    """Destroys the key in the store; the record stays (destroyed) for audit."""
+    """Destroys the key in the store; the record stays (destroyed) for audit. What this process
+    cached of it goes at once (authority.caches); other processes drop it within KEY_TTL."""
     if key.state == KeyState.DESTROYED:
         return key
     keystore().destroy(key_id=bytes(key.key_id))
     with transaction.atomic():
+        _announce(
+            Event.KEY_DESTROYED, key_pk=key.pk, kid=bytes(key.key_id).hex(), purpose=key.purpose
+        )
         key.state = KeyState.DESTROYED
         key.destroyed_at = timezone.now()
         key.material = None
@@ -200,5 +211,5 @@ def key_active_or_generate(*, purpose: KeyPurpose, owner: Owner | None = None) -
             key_generate(purpose=purpose, owner=owner)
         except ActiveKeyExists:
             pass  # another process made it first: use that one
-        key_active_cache_clear()
+        invalidate(Event.KEY_ROTATED, purpose=str(purpose))
         return key_active_cached(purpose=purpose, owner=owner)

@@ -151,18 +151,11 @@ def softhsm_token(tmp_path_factory: Any) -> dict[str, str]:
 
 @pytest.fixture(autouse=True)
 def fresh_caches() -> None:
-    """Each test rolls its database back; per-process caches of keys and tokens must follow."""
+    """Each test rolls its database back; every per-process cache (authority.caches) and the
+    shared cache (nonces, rate-limit counters) must follow."""
     from django.core.cache import cache
 
-    from authority.ratelimit import window_numbers
-    from hsm.selectors import key_cache_clear
-    from tokens.services import access_tokens
-    from tokens.services.delegation import delegation_cache_clear
+    from authority.caches import registry
 
-    key_cache_clear()
-    delegation_cache_clear()
-    window_numbers.clear()
-    access_tokens._verifying_keys.clear()
-    access_tokens.issued_tokens.clear()
-    access_tokens.known_sessions.clear()
+    registry.clear_all()
     cache.clear()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import base58
 from django.conf import settings
 from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from authority.scoping import OwnerScoped, OwnerScopedQuerySet
@@ -31,6 +33,53 @@ class SessionState(models.TextChoices):
     ACTIVE = "active", "Active"
     EXPIRED = "expired", "Expired"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# The session states, defined once. A session is cancelled once `cancelled_at` is set; otherwise it
+# is expired once its `expires_at` is not after the moment, and active before. `Session.state_at`
+# says it in Python, `SessionQuerySet` in SQL (and `SessionQuerySet.active_sql` compiles the same
+# filter for hand-written statements); `expired_at` only records when the sweep saw it expire.
+def _active_at(now: dt.datetime) -> models.Q:
+    return models.Q(cancelled_at__isnull=True, expires_at__gt=now)
+
+
+def _expired_at(now: dt.datetime) -> models.Q:
+    return models.Q(cancelled_at__isnull=True, expires_at__lte=now)
+
+
+_CANCELLED = models.Q(cancelled_at__isnull=False)
+
+
+class SessionQuerySet(OwnerScopedQuerySet["Session"]):
+    def active(self, now: dt.datetime) -> SessionQuerySet:
+        return self.filter(_active_at(now))
+
+    def expired(self, now: dt.datetime) -> SessionQuerySet:
+        return self.filter(_expired_at(now))
+
+    def cancelled(self) -> SessionQuerySet:
+        return self.filter(_CANCELLED)
+
+    def ended(self, now: dt.datetime) -> SessionQuerySet:
+        """Expired or cancelled."""
+        return self.exclude(_active_at(now))
+
+    @staticmethod
+    def active_sql(connection: BaseDatabaseWrapper) -> str:
+        """`active(now)` as an SQL condition on `tokens_session` for hand-written statements, with
+        one placeholder, for `now` (prepared with `Session.prepare_moment`). Compiled from the
+        queryset's own filter, once per backend."""
+        found = _ACTIVE_SQL.get(connection.vendor)
+        if found is None:
+            query = Session.objects.active(timezone.now()).query
+            sql, params = query.get_compiler(connection=connection).compile(query.where)
+            if len(params) != 1:
+                raise ValueError(f"The active condition takes one parameter, not {params!r}")
+            found = _ACTIVE_SQL[connection.vendor] = sql
+        return found
+
+
+_ACTIVE_SQL: dict[str, str] = {}
 
 
 class Session(OwnerScoped, models.Model):
@@ -77,7 +126,7 @@ class Session(OwnerScoped, models.Model):
         null=True, blank=True, help_text="When the expiry sweep marked it expired."
     )
 
-    objects = OwnerScopedQuerySet.as_manager()
+    objects = SessionQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -105,13 +154,19 @@ class Session(OwnerScoped, models.Model):
             return f"user:{self.renewer_user.get_username()}"  # type: ignore[union-attr]
         return ""
 
-    def state_at(self, moment: object = None) -> SessionState:
+    def state_at(self, moment: dt.datetime | None = None) -> SessionState:
+        """The state `SessionQuerySet` filters by (see `_active_at`)."""
         now = moment or timezone.now()
         if self.cancelled_at is not None:
             return SessionState.CANCELLED
-        if self.expires_at <= now:  # type: ignore[operator]
+        if self.expires_at <= now:
             return SessionState.EXPIRED
         return SessionState.ACTIVE
+
+    @staticmethod
+    def prepare_moment(now: dt.datetime, connection: BaseDatabaseWrapper) -> object:
+        """`now` as the database takes it in `SessionQuerySet.active_sql`."""
+        return Session._meta.get_field("expires_at").get_db_prep_value(now, connection)
 
     @property
     def state(self) -> SessionState:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from authority.conf import authority_settings
 from authority.errors import InvalidInput
 from authority.principals import Principal
 from authority.selectors import get_by_uuid
-from tokens.models import BearerGrant, Session, SessionState
+from hsm.rotation import CACHE_MARGIN
+from tokens.models import BearerGrant, Session, SessionQuerySet, SessionState
 
 
 def session_list(
@@ -17,17 +21,16 @@ def session_list(
     state: str | None = None,
     renewer: str | None = None,
     container: bytes | None = None,
-) -> QuerySet[Session]:
+) -> SessionQuerySet:
     sessions = Session.objects.visible_to(principal).select_related(
         "owner", "renewer_user", "renewer_application"
     )
-    now = timezone.now()
     if state == SessionState.ACTIVE:
-        sessions = sessions.filter(cancelled_at__isnull=True, expires_at__gt=now)
+        sessions = sessions.active(timezone.now())
     elif state == SessionState.EXPIRED:
-        sessions = sessions.filter(cancelled_at__isnull=True, expires_at__lte=now)
+        sessions = sessions.expired(timezone.now())
     elif state == SessionState.CANCELLED:
-        sessions = sessions.filter(cancelled_at__isnull=False)
+        sessions = sessions.cancelled()
     elif state:
         raise InvalidInput("One of active, expired, cancelled.", field="state")
     if renewer:
@@ -54,4 +57,21 @@ def bearer_grant_list(*, principal: Principal) -> QuerySet[BearerGrant]:
 def bearer_grant_get(*, principal: Principal, grant_id: str) -> BearerGrant:
     return get_by_uuid(
         bearer_grant_list(principal=principal), grant_id, field="pk", what="bearer grant"
+    )
+
+
+def access_token_keys_needed(now: dt.datetime) -> Q:
+    """Retired access-token keys whose tokens may still be presented: signed until CACHE_MARGIN
+    after the key retired (other processes), and valid for ACCESS_TOKEN_TTL (hsm.rotation)."""
+    access_ttl = dt.timedelta(seconds=authority_settings.ACCESS_TOKEN_TTL)
+    return Q(retired_at__gt=now - access_ttl - CACHE_MARGIN)
+
+
+def delegation_keys_needed(now: dt.datetime) -> Q:
+    """Retired delegation HMAC keys of sessions that may still trade or introspect: not cancelled
+    and within their maximum lifetime (hsm.rotation)."""
+    return Q(
+        pk__in=Session.objects.filter(
+            cancelled_at__isnull=True, max_expires_at__gt=now, secret_key_id__isnull=False
+        ).values("secret_key_id")
     )

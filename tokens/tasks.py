@@ -6,7 +6,9 @@ from dataclasses import asdict
 
 from celery import shared_task
 
+from tokens.services.dynamic import ended_session_keys_destroy
 from tokens.services.expiry import session_expiry_sweep
+from tokens.services.renewals import renewal_schedules_run
 
 
 @shared_task(name="tokens.sweep_expired_sessions", ignore_result=True)
@@ -16,13 +18,9 @@ def sweep_expired_sessions() -> dict[str, int]:
 
 @shared_task(name="tokens.run_renewal_schedules", ignore_result=True)
 def run_renewal_schedules() -> int:
-    from tokens.services.renewals import renewal_schedules_run
-
     return renewal_schedules_run()
 
 
 @shared_task(name="tokens.destroy_session_keys", ignore_result=True)
 def destroy_session_keys() -> int:
-    from tokens.services.dynamic import ended_session_keys_destroy
-
     return ended_session_keys_destroy()

@@ -27,6 +27,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from authority.caches import registry
 from authority.conf import authority_settings
 from authority.models import AuditChain, AuditEvent, Owner
 from authority.principals import Principal
@@ -47,6 +48,9 @@ def _audit_key(configured: Any, secret_key: str) -> bytes:
     if configured:
         return str(configured).encode()
     return hmac.new(secret_key.encode(), b"session-authority/audit", hashlib.sha256).digest()
+
+
+registry.attach("authority.audit_key", clear=_audit_key.cache_clear)
 
 
 def token_fingerprint(token: str | bytes) -> str:
@@ -199,6 +203,14 @@ def _insert_sql(asynchronous: bool) -> str:
     if asynchronous:
         sql += " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
     return sql
+
+
+def _insert_cache_clear() -> None:
+    _inserted.cache_clear()
+    _insert_sql.cache_clear()
+
+
+registry.attach("authority.audit_insert", clear=_insert_cache_clear)
 
 
 def _chain_name(owner_id: int | None) -> str:

@@ -1,4 +1,9 @@
-"""Owner and membership writes."""
+"""Owner and membership writes.
+
+Creating an owner makes its signing key in the HSM, so this module builds on hsm, which builds on
+the tenancy core (models, principals, audit): it sits above hsm in the layers contract
+(pyproject.toml), with the services that use it (demo).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,8 @@ from authority.principals import Principal
 from authority.scoping import applications_visible_to, users_visible_to
 from authority.services.audit import audit_record
 from authority.services.permissions import require_role
+from hsm.models import KeyPurpose
+from hsm.services import key_generate
 from tokens.wire.errors import WireError
 from tokens.wire.ids import OwnerID
 
@@ -43,9 +50,6 @@ def owner_create(
 ) -> Owner:
     """A new tenant. With `public_key` the owner keeps its own wallet and signs its tokens
     itself; otherwise its P-256 key is generated in the HSM. Either key gives the owner id."""
-    from hsm.models import KeyPurpose  # hsm builds on tenancy; imported here, not at load
-    from hsm.services import key_generate
-
     if Owner.objects.filter(slug=slug).exists():
         raise InvalidInput("An owner with this slug exists.", field="slug")
     owner = Owner.objects.create(name=name, slug=slug, signs_own_tokens=public_key is not None)

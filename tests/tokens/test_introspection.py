@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from tokens.models import Session
-from tokens.services.access_tokens import proof_message
+from tokens.services.proof import proof_message
 from tokens.wire.signature import Scheme
 
 pytestmark = pytest.mark.django_db
@@ -134,3 +134,37 @@ def test_trade_proof_is_bound_to_the_session(world, issue, trusted_party):
         format="json",
     )
     assert response.status_code == 401
+
+
+def test_tokens_of_a_destroyed_signing_key_introspect_inactive_at_once(world, issue):
+    """Destroying the access-token key (a compromise) ends its tokens in this process at once,
+    however recently introspection cached the key."""
+    from hsm.models import KeyPurpose, KeyRecord
+    from hsm.services import key_destroy
+
+    session = issue()
+    access = _access_token(world, session)
+    assert _introspect(world["service"], access)["active"] is True  # the key is now cached
+    key_destroy(key=KeyRecord.objects.get(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING))
+    assert _introspect(world["service"], access) == {"active": False}
+
+
+def test_another_process_stops_trusting_a_destroyed_key_within_key_ttl(world, issue, monkeypatch):
+    """This process hears no event when another one destroys the key: the verifying-key cache
+    lets the key go after KEY_TTL, and the destroyed key verifies nothing from then on."""
+    from django.utils import timezone
+
+    from authority import lru
+    from authority.caches import KEY_TTL
+    from hsm.models import KeyPurpose, KeyRecord, KeyState
+
+    session = issue()
+    access = _access_token(world, session)
+    assert _introspect(world["service"], access)["active"] is True  # the key is now cached
+    KeyRecord.objects.filter(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING).update(
+        state=KeyState.DESTROYED, destroyed_at=timezone.now()
+    )
+    assert _introspect(world["service"], access)["active"] is True  # within the stated bound
+    started = lru._clock()
+    monkeypatch.setattr(lru, "_clock", lambda: started + KEY_TTL + 1)
+    assert _introspect(world["service"], access) == {"active": False}

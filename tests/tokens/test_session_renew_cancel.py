@@ -188,13 +188,13 @@ def test_a_session_change_does_not_hold_up_the_tenants_other_sessions(acme, memb
     from authority.principals import Principal
     from tests.factories import ContainerFactory
     from tokens.models import SessionContext, SessionKind
-    from tokens.services.access_tokens import access_token_trade
     from tokens.services.sessions import (
         SessionRequest,
         session_issue,
         session_lock,
         session_renew,
     )
+    from tokens.services.trade import access_token_trade
 
     settings.AUTHORITY = {"SESSION_RENEW_PERIOD": 60, "SESSION_MAX_LIFETIME": 3600}
     actor = Principal(user=member(acme, Role.ADMIN))

@@ -12,7 +12,7 @@ import pytest
 
 from hsm.models import KeyPurpose
 from hsm.services import key_rotate
-from tokens.services.access_tokens import proof_message
+from tokens.services.proof import proof_message
 from tokens.wire.signature import Scheme
 
 pytestmark = pytest.mark.django_db
@@ -64,25 +64,74 @@ def test_narrower_scope_is_granted_and_broader_is_refused(world, issue):
     assert broad.status_code == 400 and "scope" in broad.json()["fields"]
 
 
-def test_repeated_trades_reuse_the_cached_token_until_cancel(world, issue):
-    session = issue()
-    first = _trade(world, session["token"]).json()["access_token"]
-    assert _trade(world, session["token"]).json()["access_token"] == first
+def _cancel_here(world, session):
     cancel = world["operator"].post(f"/api/v1/sessions/{session['id']}/cancel")
     assert cancel.status_code == 200 and cancel.json()["state"] == "cancelled"
-    after = _trade(world, session["token"])
-    assert after.status_code == 409 and after.json()["error"] == "conflict"
 
 
-def test_an_expired_session_trades_nothing(world, issue):
+def _cancel_elsewhere(world, session):
+    """As another process would: the row changes, this process's caches hear nothing."""
     from django.utils import timezone
 
     from tokens.models import Session
 
-    session = issue()
-    _trade(world, session["token"])  # an access token sits in the cache
+    Session.objects.filter(pk=session["id"]).update(cancelled_at=timezone.now())
+
+
+def _expire(world, session):
+    from django.utils import timezone
+
+    from tokens.models import Session
+
     Session.objects.filter(pk=session["id"]).update(expires_at=timezone.now())
-    assert _trade(world, session["token"]).status_code == 409
+
+
+def _expire_and_sweep(world, session):
+    from tokens.services.expiry import session_expiry_sweep
+
+    _expire(world, session)
+    assert session_expiry_sweep().sessions_expired == 1
+
+
+@pytest.mark.parametrize("end", [_cancel_here, _cancel_elsewhere, _expire, _expire_and_sweep])
+def test_zero_lag_cancel_and_expiry_stop_the_next_trade_whatever_is_cached(world, issue, end):
+    """Every per-process cache of the trade is warm (known session, confirmed secret, issued
+    token, keys); the session ends; the very next trade is refused and records nothing, and
+    its access tokens introspect inactive."""
+    session = issue()
+    first = _trade(world, session["token"]).json()["access_token"]
+    assert _trade(world, session["token"]).json()["access_token"] == first  # from the cache
+    end(world, session)
+    after = _trade(world, session["token"])
+    assert after.status_code == 409 and after.json()["error"] == "conflict"
+    assert len(_trade_rows(session["id"])) == 2
+    introspected = world["service"].post("/api/v1/introspect", {"token": first})
+    assert introspected.json() == {"active": False}
+
+
+def test_zero_lag_revocation_retires_the_cached_access_token_at_the_next_trade(world, issue):
+    session = issue()
+    first = _trade(world, session["token"]).json()["access_token"]
+    assert world["service"].post("/api/v1/revoke", {"token": first}).status_code == 200
+    again = _trade(world, session["token"]).json()["access_token"]
+    assert again != first
+    assert world["service"].post("/api/v1/introspect", {"token": again}).json()["active"] is True
+
+
+def test_a_destroyed_signing_key_is_never_handed_out_again(world, issue):
+    """Destroying the access-token key evicts the tokens it signed from this process's cache:
+    the next trade signs with a new key, and its token verifies with the JWKS."""
+    from hsm.models import KeyRecord
+    from hsm.services import key_destroy
+
+    session = issue()
+    first = _trade(world, session["token"]).json()["access_token"]
+    key_destroy(key=KeyRecord.objects.get(purpose=KeyPurpose.ACCESS_TOKEN_SIGNING))
+    response = _trade(world, session["token"])
+    assert response.status_code == 200, response.content
+    again = response.json()["access_token"]
+    assert jwt.get_unverified_header(again)["kid"] != jwt.get_unverified_header(first)["kid"]
+    _verify_with_jwks(world, again)
 
 
 @pytest.mark.parametrize("position", range(0, 80, 7))

@@ -21,7 +21,9 @@ from authority.api.common import HotPathInput, valid_data
 from authority.errors import AuthorityError, BadCredentials, InvalidInput
 from tokens.api.throttles import TokenExchangeThrottle, TradeThrottle
 from tokens.api.token_input import bytes_from_base64
-from tokens.services.access_tokens import Proof, TradeResult, access_token_trade, jwks_document
+from tokens.services.access_tokens import jwks_document
+from tokens.services.proof import Proof
+from tokens.services.trade import TradeResult, access_token_trade
 
 TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # noqa: S105 - a URN, not a secret
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"  # noqa: S105 - a URN, not a secret

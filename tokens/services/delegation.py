@@ -1,5 +1,5 @@
-"""Presented session tokens: the opaque delegation token `sa1.<session id>.<secret>` (broker
-session token), and NeoFS session tokens matched against the ones the authority recorded.
+"""The opaque delegation token `sa1.<session id>.<secret>` (broker session token) and its secret's
+digest.
 
 The secret has 256 bits from `secrets`; the server keeps only HMAC-SHA256(secret) under an HMAC
 key held in the HSM, and compares digests in constant time. A secret the HSM has confirmed once is
@@ -9,18 +9,17 @@ repeated trades of one session spend no HSM call; a failed check is never rememb
 
 from __future__ import annotations
 
-import base64
 import hmac
 import secrets
 import uuid
+from typing import Any
 
+from authority.caches import Event, registry
 from authority.lru import LRU
 from hsm.models import KeyRecord
 from hsm.selectors import key_by_pk_cached
 from hsm.services import key_hmac
 from tokens.models import Session, SessionKind
-from tokens.wire.errors import WireError
-from tokens.wire.session import SessionToken
 
 PREFIX = "sa1"
 SECRET_BYTES = 32
@@ -58,9 +57,20 @@ def delegation_digest_matches(
     return hmac.compare_digest(delegation_digest(key, session_id, secret), stored)
 
 
-# Secrets confirmed by the HSM: session id -> (stored digest, HMAC of the secret under _LOCAL_KEY).
+# Secrets confirmed by the HSM: session id -> (stored digest, HMAC of the secret under
+# _LOCAL_KEY, the primary key of the HMAC key that made the digest).
 _LOCAL_KEY = secrets.token_bytes(32)
-_confirmed: LRU[uuid.UUID, tuple[str, bytes]] = LRU()
+
+
+def _evict_key(
+    cache: LRU[uuid.UUID, tuple[str, bytes, int]], event: Event, facts: dict[str, Any]
+) -> None:
+    cache.evict_if(lambda session_id, confirmed: confirmed[2] == facts["key_pk"])
+
+
+_confirmed: LRU[uuid.UUID, tuple[str, bytes, int]] = registry.lru(
+    "tokens.confirmed_secrets", evict=_evict_key
+)
 
 
 def _local_mac(secret: str) -> bytes:
@@ -76,7 +86,7 @@ def delegation_session_matches(session: Session | None, secret: str) -> bool:
     key = key_by_pk_cached(session.secret_key_id)
     if not delegation_digest_matches(key, session.id, secret, session.secret_digest):
         return False
-    _confirmed.put(session.id, (session.secret_digest, _local_mac(secret)))
+    _confirmed.put(session.id, (session.secret_digest, _local_mac(secret), session.secret_key_id))
     return True
 
 
@@ -88,27 +98,4 @@ def delegation_secret_confirmed(session_id: uuid.UUID, secret_digest: str, secre
         confirmed is not None
         and hmac.compare_digest(confirmed[0], secret_digest)
         and hmac.compare_digest(confirmed[1], _local_mac(secret))
-    )
-
-
-def delegation_cache_clear() -> None:
-    _confirmed.clear()
-
-
-def neofs_token_parse(token: str) -> tuple[uuid.UUID, bytes, SessionToken] | None:
-    """(session id, raw bytes, token) of a base64 NeoFS session token, or None."""
-    try:
-        raw = base64.b64decode(token, validate=True)
-        decoded = SessionToken.decode(raw)
-        return uuid.UUID(bytes=decoded.body.id), raw, decoded
-    except (ValueError, WireError):
-        return None
-
-
-def neofs_token_matches(session: Session | None, raw: bytes) -> bool:
-    """Whether `raw` is, byte for byte, the NeoFS token recorded for `session`."""
-    return (
-        session is not None
-        and session.token is not None
-        and hmac.compare_digest(bytes(session.token), raw)
     )

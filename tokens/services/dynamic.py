@@ -28,7 +28,14 @@ from hsm.models import KeyPurpose, KeyRecord, KeyState
 from hsm.selectors import key_active_cached
 from hsm.services import key_destroy, key_generate, key_sign
 from hsm.signer import HSMSigner
-from tokens.models import CONTAINER_VERBS, OBJECT_VERBS, Session, SessionContext, SessionKind
+from tokens.models import (
+    CONTAINER_VERBS,
+    OBJECT_VERBS,
+    Session,
+    SessionContext,
+    SessionKind,
+    SessionState,
+)
 from tokens.services.sessions import max_lifetime, renew_period, session_lock
 from tokens.wire.ids import OwnerID
 from tokens.wire.lifetime import Lifetime
@@ -128,7 +135,7 @@ def session_complete(*, actor: Principal, session: Session, token: SessionToken)
         raise Conflict("Only dynamic sessions are completed.")
     if session.token is not None:
         raise Conflict("The session's token is already complete.")
-    if session.state != "active":
+    if session.state != SessionState.ACTIVE:
         raise Conflict(f"The session is {session.state}.")
     body = token.body
     if body.id != session.id.bytes:
@@ -185,7 +192,7 @@ def session_sign(
         raise Conflict("Only dynamic sessions hold a key the authority signs with.")
     if session.token is None:
         raise Conflict("Complete the session's token first.")
-    if session.state != "active":
+    if session.state != SessionState.ACTIVE:
         raise Conflict(f"The session is {session.state}.")
     if verb not in session.verbs:
         raise NotAllowed(f"The session allows {', '.join(session.verbs)}, not {verb}.")
@@ -209,7 +216,7 @@ def ended_session_keys_destroy(*, now: dt.datetime | None = None, batch_size: in
             KeyRecord.objects.filter(
                 purpose=KeyPurpose.DYNAMIC_SESSION, state=KeyState.ACTIVE,
                 pk__in=Session.objects.filter(dynamic_key__isnull=False)
-                .exclude(cancelled_at__isnull=True, expires_at__gt=now)
+                .ended(now)
                 .values("dynamic_key_id"),
             )[:batch_size]
         )  # fmt: skip

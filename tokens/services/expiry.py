@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from tokens.models import Session
+from tokens.services.dynamic import ended_session_keys_destroy
 from tokens.services.introspection import revoked_access_token_purge
 
 BATCH_SIZE = 10_000
@@ -40,7 +41,8 @@ def session_expiry_sweep(
             # LOCKED), so the ids never travel to Python and back.
             batch = (
                 Session.objects.select_for_update(skip_locked=True)
-                .filter(cancelled_at__isnull=True, expired_at__isnull=True, expires_at__lte=now)
+                .expired(now)
+                .filter(expired_at__isnull=True)  # not yet marked
                 .order_by()  # any expired rows will do; sorting them all would cost most
                 .values("id")[:batch_size]
             )
@@ -49,7 +51,5 @@ def session_expiry_sweep(
         batches += 1 if count else 0
         if count < batch_size:
             break
-    from tokens.services.dynamic import ended_session_keys_destroy
-
     keys = ended_session_keys_destroy(now=now)
     return SweepResult(expired, batches, revoked_access_token_purge(now=now), keys)

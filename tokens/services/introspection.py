@@ -17,12 +17,8 @@ from authority.principals import Principal
 from authority.services.audit import audit_record
 from tokens.models import RevokedAccessToken, Session, SessionState
 from tokens.services.access_tokens import access_token_claims
-from tokens.services.delegation import (
-    delegation_session_matches,
-    delegation_token_parse,
-    neofs_token_matches,
-    neofs_token_parse,
-)
+from tokens.services.delegation import delegation_session_matches, delegation_token_parse
+from tokens.services.neofs import neofs_token_matches, neofs_token_parse
 from tokens.services.sessions import session_cancel
 
 INACTIVE: dict[str, Any] = {"active": False}

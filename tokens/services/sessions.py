@@ -16,7 +16,6 @@ from authority.models import Container, Owner, Role
 from authority.principals import Principal
 from authority.services.audit import audit_record
 from authority.services.permissions import require_role
-from authority.tasks import seal_audit_log
 from hsm.models import KeyPurpose
 from hsm.selectors import key_active_cached
 from hsm.services import key_active_or_generate
@@ -38,6 +37,9 @@ from tokens.wire.session import SessionToken
 from tokens.wire.signature import Scheme
 
 MAX_OBJECTS = 1000
+# Tasks sent after commit, by name (authority/tasks.py, tokens/tasks.py).
+SEAL_AUDIT_LOG = "authority.seal_audit_log"
+DESTROY_SESSION_KEYS = "tokens.destroy_session_keys"
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def session_issue(*, actor: Principal, owner: Owner, request: SessionRequest) ->
             "renewer": session.renewer_label,
         },
     )
-    enqueue_on_commit(seal_audit_log)  # chain the record now, not at the next beat
+    enqueue_on_commit(SEAL_AUDIT_LOG)  # chain the record now, not at the next beat
     return IssuedSession(session=session, delegation_token=delegation, neofs_token=token)
 
 
@@ -206,7 +208,7 @@ def session_renew(*, actor: Principal, session: Session) -> Session:
         object_id=str(session.id),
         detail={"from": previous.isoformat(), "to": session.expires_at.isoformat()},
     )
-    enqueue_on_commit(seal_audit_log)
+    enqueue_on_commit(SEAL_AUDIT_LOG)
     return session
 
 
@@ -235,9 +237,7 @@ def session_cancel(*, actor: Principal, session: Session, by_token_holder: bool 
     RenewalSchedule.objects.filter(session=session, active=True).update(
         active=False, last_outcome="stopped: session cancelled"
     )
-    enqueue_on_commit(seal_audit_log)
+    enqueue_on_commit(SEAL_AUDIT_LOG)
     if session.dynamic_key_id is not None:
-        from tokens.tasks import destroy_session_keys
-
-        enqueue_on_commit(destroy_session_keys)  # the sweep destroys it too, if this send fails
+        enqueue_on_commit(DESTROY_SESSION_KEYS)  # the sweep destroys it too, if this send fails
     return session

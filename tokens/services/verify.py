@@ -15,7 +15,7 @@ from django.utils import timezone
 from authority.epoch import current_epoch
 from authority.models import Container
 from authority.services.eacl_tables import eacl_table_to_wire
-from tokens.models import BearerGrant, Session
+from tokens.models import BearerGrant, Session, SessionState
 from tokens.wire import eacl as wire
 from tokens.wire.bearer import BearerToken
 from tokens.wire.eacl_engine import Request, evaluate
@@ -165,11 +165,11 @@ def _session_reason(op: Operation, cid: ContainerID, epoch: int) -> str | None:
     if len(token.body.id) == 16:
         recorded = Session.objects.filter(pk=uuid.UUID(bytes=token.body.id)).first()
         if recorded is not None:
-            if recorded.cancelled_at is not None:
-                return "revoked"
-            if recorded.expires_at <= timezone.now():
-                return "expired"
+            return _STATE_REASONS.get(recorded.state_at(timezone.now()))
     return None
+
+
+_STATE_REASONS = {SessionState.CANCELLED: "revoked", SessionState.EXPIRED: "expired"}
 
 
 def _bearer_reason(

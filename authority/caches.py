@@ -1,0 +1,156 @@
+"""Every process-local cache of the authority, declared in one table: what it holds, its bound, how
+long an entry is trusted, and the events that evict from it.
+
+The modules that use a cache make it from its declaration (`registry.lru(name, ...)`) or attach
+the clear function of a cache of another shape (`registry.attach(name, ...)`); code that changes
+what a cache holds announces the event (`invalidate(Event.KEY_DESTROYED, ...)`), and the registry
+evicts from every cache of this process that declared the event. Tests reset every cache with
+`registry.clear_all()`.
+
+Two bounds the rest of the code relies on:
+- **Zero lag for session state.** No cache here decides whether a session is active: the trade's
+  recording statement and introspection's query read the session's state from the database on
+  every request, so a cancel, an expiry or a revocation (which bumps the session's access
+  generation, part of every cached token's key) acts from the next request whatever is cached.
+- **KEY_TTL for keys in other processes.** Events reach this process only. Every cache that holds
+  a key record or a public key trusts an entry for at most KEY_TTL seconds, so another process
+  stops using a destroyed key, or starts using a rotated one, within KEY_TTL.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from authority.lru import LRU
+from tokens.wire.signature import load_public_key
+from tokens.wire.token import account_of
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+KEY_TTL = 30.0  # seconds: how long another process may go on using a destroyed or rotated key
+
+
+class Event(enum.Enum):
+    KEY_ROTATED = "a key of a purpose became active (first generation or rotation): purpose"
+    KEY_DESTROYED = "a key was destroyed in the key store: key_pk, kid, purpose"
+    SETTINGS_CHANGED = "Django's setting_changed (tests): setting"
+    TEST_RESET = "a test rolled its database back: every cache"
+
+
+@dataclass(frozen=True)
+class Declaration:
+    name: str
+    holds: str
+    bound: int | None  # entries at most; None: a handful by construction
+    ttl: float | None  # seconds an entry is trusted; None: until an event evicts it
+    events: frozenset[Event]
+
+
+def _declare(
+    name: str, holds: str, *, bound: int | None, ttl: float | None = None, events: tuple[Event, ...]
+) -> Declaration:
+    return Declaration(name, holds, bound, ttl, frozenset({*events, Event.TEST_RESET}))
+
+
+# fmt: off
+DECLARATIONS = {d.name: d for d in (
+    _declare("hsm.active_keys", "the active key record by (purpose, owner)",
+             bound=10_000, ttl=KEY_TTL, events=(Event.KEY_ROTATED, Event.KEY_DESTROYED)),
+    _declare("hsm.keys_by_pk", "key records by primary key (delegation digests)",
+             bound=10_000, ttl=KEY_TTL, events=(Event.KEY_DESTROYED,)),
+    _declare("tokens.verifying_keys", "access-token public keys by kid (introspection)",
+             bound=1_000, ttl=KEY_TTL, events=(Event.KEY_DESTROYED,)),
+    # Entries carry their own expiry (the access token's); the key includes the session's access
+    # generation, which a revocation bumps in the database.
+    _declare("tokens.issued_tokens", "access tokens by (session, generation, scope, audience)",
+             bound=10_000, events=(Event.KEY_DESTROYED,)),
+    # Facts that never change (owner, secret digest, verbs) and the access generation the trade's
+    # statement checks again in the database: nothing to invalidate.
+    _declare("tokens.known_sessions", "what a full trade learnt of a delegation session",
+             bound=10_000, events=()),
+    _declare("tokens.confirmed_secrets", "delegation secrets the HSM confirmed, as local HMACs",
+             bound=10_000, events=(Event.KEY_DESTROYED,)),
+    # Leases end with their rate-limit window; the table is pruned past 100,000 clients.
+    _declare("authority.rate_windows", "rate-limit numbers leased by client and window",
+             bound=100_000, events=()),
+    _declare("authority.row_converters", "column converters by connection and column list",
+             bound=None, events=()),
+    _declare("authority.audit_key", "the audit MAC key by its settings", bound=4, events=()),
+    _declare("authority.audit_insert", "the audit row's INSERT statement and column preparers",
+             bound=None, events=()),
+    _declare("authority.settings", "AUTHORITY options over their defaults",
+             bound=None, events=(Event.SETTINGS_CHANGED,)),
+    # Pure functions of their argument (tokens.wire has no Django and no registry).
+    _declare("wire.public_keys", "decompressed P-256 public keys", bound=4096, events=()),
+    _declare("wire.owner_ids", "the owner id each public key derives", bound=4096, events=()),
+)}
+# fmt: on
+
+Evict = Callable[[Event, dict[str, Any]], None]
+
+
+class Registry:
+    """The caches of this process, by declared name."""
+
+    def __init__(self, declarations: dict[str, Declaration]) -> None:
+        self._declarations = declarations
+        self._evictors: dict[str, tuple[Callable[[], None], Evict | None]] = {}
+        self._lock = threading.Lock()
+
+    def lru(
+        self, name: str, *, evict: Callable[[LRU[K, V], Event, dict[str, Any]], None] | None = None
+    ) -> LRU[K, V]:
+        """A new LRU of the declared bound and TTL. `evict(lru, event, facts)` drops what an
+        event concerns; without it, every declared event clears the cache."""
+        declaration = self._declarations[name]
+        cache: LRU[K, V] = LRU(declaration.bound or 10_000, ttl=declaration.ttl)
+        self.attach(
+            name,
+            clear=cache.clear,
+            evict=None if evict is None else (lambda event, facts: evict(cache, event, facts)),
+        )
+        return cache
+
+    def attach(self, name: str, *, clear: Callable[[], None], evict: Evict | None = None) -> None:
+        """Registers a declared cache's clear function (and a finer eviction, if it has one)."""
+        if name not in self._declarations:
+            raise LookupError(f"Undeclared cache {name!r}: declare it in authority.caches.")
+        with self._lock:
+            if name in self._evictors:
+                raise LookupError(f"Cache {name!r} is attached twice.")
+            self._evictors[name] = (clear, evict)
+
+    def invalidate(self, event: Event, **facts: Any) -> None:
+        """Evicts what `event` concerns from every cache of this process that declared it."""
+        for name, (clear, evict) in list(self._evictors.items()):
+            if event not in self._declarations[name].events:
+                continue
+            if evict is None or event is Event.TEST_RESET:
+                clear()
+            else:
+                evict(event, facts)
+
+    def clear_all(self) -> None:
+        self.invalidate(Event.TEST_RESET)
+
+    def unattached(self) -> list[str]:
+        return sorted(set(self._declarations) - set(self._evictors))
+
+    def declaration(self, name: str) -> Declaration:
+        return self._declarations[name]
+
+
+registry = Registry(DECLARATIONS)
+
+
+def invalidate(event: Event, **facts: Any) -> None:
+    registry.invalidate(event, **facts)
+
+
+registry.attach("wire.public_keys", clear=load_public_key.cache_clear)
+registry.attach("wire.owner_ids", clear=account_of.cache_clear)
