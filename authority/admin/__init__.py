@@ -217,6 +217,8 @@ class EACLRecordAdmin(OwnerScopedAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         table = form.instance.table
+        # A new version of the table: verify's converted copies are keyed by `updated_at`.
+        table.save(update_fields=["updated_at"])
         audit_record(
             actor=actor(request),
             owner=table.owner,
@@ -225,6 +227,10 @@ class EACLRecordAdmin(OwnerScopedAdmin):
             object_id=str(table.public_id),
             detail={"record": form.instance.position},
         )
+
+    def delete_model(self, request: HttpRequest, obj: EACLRecord) -> None:
+        super().delete_model(request, obj)  # in the delete view's transaction
+        obj.table.save(update_fields=["updated_at"])  # as in save_related
 
 
 @admin.register(AuditEvent)

@@ -9,8 +9,16 @@ import pytest
 from rest_framework.test import APIClient
 
 from authority.models import Role
+from authority.services.eacl_tables import eacl_wire_tables
 from tests.factories import ContainerFactory
 from tokens.wire.signature import SoftwareSigner
+
+
+@pytest.fixture(autouse=True)
+def cold_wire_tables() -> None:
+    """Verify keeps converted eACL tables per process; each test starts without them (not yet
+    cleared by tests/conftest.py's `fresh_caches`)."""
+    eacl_wire_tables.clear()
 
 
 @pytest.fixture

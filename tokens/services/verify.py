@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from authority.epoch import current_epoch
 from authority.models import Container
-from authority.services.eacl_tables import eacl_table_to_wire
+from authority.services.eacl_tables import eacl_table_to_wire_cached
 from tokens.models import BearerGrant, Session
 from tokens.wire import eacl as wire
 from tokens.wire.bearer import BearerToken
@@ -111,7 +111,7 @@ def request_verify(op: Operation) -> Decision:
             return _deny(reason)
         table = op.bearer_token.body.eacl_table
     elif op.container.eacl_table is not None:
-        table = eacl_table_to_wire(op.container.eacl_table)
+        table = eacl_table_to_wire_cached(table=op.container.eacl_table)
     if table is None:
         return Decision(True, "allowed")
     decision = evaluate(
