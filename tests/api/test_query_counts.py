@@ -124,8 +124,8 @@ def test_verify_with_a_session_and_a_bearer_token(ws, django_assert_num_queries)
         "bearer_token": bearer["token"]["binary"],
         "requester_key": PARTY.public_key().hex(),
     }
-    # token; container; the recorded session's state; the bearer token's revocation
-    with django_assert_num_queries(4):
+    # token; container; the recorded session's state and the bearer grant's revocation, in one
+    with django_assert_num_queries(3):
         decision = _verify(ws, **asked)
     assert decision["reason"] == "eacl_deny"  # the bearer's table, not the container's
 

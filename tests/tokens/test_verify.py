@@ -370,3 +370,35 @@ def test_an_admin_edit_or_delete_of_a_record_is_seen_by_the_next_decision(world,
     deleted = admin.post(f"/admin/authority/eaclrecord/{record.pk}/delete/", {"post": "yes"})
     assert deleted.status_code == 302, deleted.content
     assert _verify_stored(world, container, "top-secret") == "allowed"
+
+
+def test_a_session_and_a_bearer_token_are_judged_on_both_recorded_states(world, issue):
+    """The recorded session and the bearer grant are read together; the session's state still
+    decides first, as when they were read one after the other."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tokens.models import Session
+
+    session = issue(kind="static", verbs=["GET"], session_key=PARTY.public_key().hex())
+    grant = world["operator"].post(
+        "/api/v1/bearer-grants",
+        {"container": world["container"].container_id, "rules": ["deny get obj:Tier=gold user"]},
+        format="json",
+    ).json()  # fmt: skip
+    asked = {
+        "session_token": session["neofs_token"]["binary"],
+        "bearer_token": grant["token"]["binary"],
+        "requester_key": PARTY.public_key().hex(),
+    }
+    assert _verify(world, object_headers={"Tier": "gold"}, **asked)["reason"] == "eacl_deny"
+    assert _verify(world, object_headers={"Tier": "iron"}, **asked)["reason"] == "allowed"
+    world["operator"].post(f"/api/v1/bearer-grants/{grant['id']}/revoke")
+    assert _verify(world, **asked)["reason"] == "revoked"  # the bearer grant's
+    Session.objects.filter(pk=session["id"]).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert _verify(world, **asked)["reason"] == "expired"  # the session's, before the grant's
+    Session.objects.filter(pk=session["id"]).update(cancelled_at=timezone.now())
+    assert _verify(world, **asked)["reason"] == "revoked"
