@@ -5,9 +5,11 @@ table's (pk, updated_at): a table is converted once per version, not on every de
 invalidates an entry is a new `updated_at`, which every write of a table's rows makes in the
 same transaction — `eacl_table_update` here, and the admin's table and record pages — so an edit
 is seen by the next decision in every process, with no message between them (each decision reads
-the table's current `updated_at` with its container). Entries of old versions and of deleted
-tables are never looked up again and age out of the LRU. Rows changed behind the application's
-back (SQL, a shell `update()`) are not seen until `eacl_wire_tables.clear()` or a restart.
+the table's current `updated_at` with its container). The version is read before the rows it
+converts, so an edit committed in between can only file newer rows under the older version,
+never older rows under the newer one. Entries of old versions and of deleted tables are never
+looked up again and age out of the LRU. Rows changed behind the application's back (SQL, a
+shell `update()`) are not seen until `eacl_wire_tables.clear()` or a restart.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from tokens.wire.ids import ContainerID
 MAX_RECORDS = 1000
 
 # A table at the cap of one-filter records converts to under 1 MB of wire objects (measured:
-# 0.5-0.8 MB); 64 such tables bound the cache near 64 MB per process. Typical tables are a few
-# records, and a process sees its own owners' tables only.
+# 0.5-0.8 MB); 64 such tables bound the cache near 64 MB per process. Typical tables hold a
+# few records.
 WIRE_TABLES_CACHED = 64
 
 eacl_wire_tables: LRU[tuple[int, dt.datetime], wire.Table] = LRU(WIRE_TABLES_CACHED)
