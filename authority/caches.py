@@ -78,6 +78,12 @@ DECLARATIONS = {d.name: d for d in (
     # Leases end with their rate-limit window; the table is pruned past 100,000 clients.
     _declare("authority.rate_windows", "rate-limit numbers leased by client and window",
              bound=100_000, events=()),
+    # A table at the cap of one-filter records converts to under 1 MB of wire objects (measured
+    # 0.5-0.8 MB): 64 bound this cache near 64 MB per process.
+    # Keyed by (table pk, updated_at): every write of a table's rows through the services bumps
+    # updated_at, so an edit is a new key at once, in every process; old versions age out.
+    _declare("authority.eacl_wire_tables", "stored eACL tables converted to tokens.wire tables",
+             bound=64, events=()),
     _declare("authority.row_converters", "column converters by connection and column list",
              bound=None, events=()),
     _declare("authority.audit_key", "the audit MAC key by its settings", bound=4, events=()),

@@ -1,6 +1,7 @@
 """Verify decisions per second: through the API (in process, Django test client, SQLite in a
 temporary file) and through `tokens.wire` directly (decode, signature and issuer check, eACL),
-for the same bearer-token request.
+for the same bearer-token request; then through the API for a container whose own stored eACL
+table has 1 and 1,000 records (the cap), none of which matches, so every record is evaluated.
 
     make bench-verify
 """
@@ -45,7 +46,8 @@ def main() -> None:
     from authority.epoch import current_epoch
     from authority.models import Role
     from authority.principals import SYSTEM, Principal
-    from authority.services.containers import container_create
+    from authority.services.containers import container_create, container_update
+    from authority.services.eacl_tables import MAX_RECORDS, eacl_table_create
     from authority.services.owners import membership_set, owner_create
     from tokens.services.bearer_grants import bearer_grant_issue
     from tokens.wire.bearer import BearerToken
@@ -85,11 +87,33 @@ def main() -> None:
         response = client.post("/api/v1/verify", body, format="json")
         assert response.status_code == 200 and response.json()["decision"] == "allow"
 
+    def with_stored_table(records: int):  # type: ignore[no-untyped-def]
+        """A request on a container whose stored table has `records` records, none matching."""
+        bound = container_create(actor=actor, owner=owner, name=f"bench-{records}")
+        rules = "\n".join(f"deny get obj:Project=p{i} others" for i in range(records))
+        table = eacl_table_create(
+            actor=actor, owner=owner, name=f"bench-{records}", container=bound,
+            table=Table(container_id=None, records=parse_rules(rules)),
+        )  # fmt: skip
+        container_update(actor=actor, container=bound, changes={"eacl_table": table})
+        stored = {"verb": "GET", "container": bound.container_id,
+                  "object_headers": {"Project": "other"}}  # fmt: skip
+
+        def work() -> None:
+            response = client.post("/api/v1/verify", stored, format="json")
+            assert response.status_code == 200 and response.json()["decision"] == "allow"
+
+        return work
+
     wire_rate, api_rate = rate(direct), rate(through_api)
+    one_rate, cap_rate = rate(with_stored_table(1)), rate(with_stored_table(MAX_RECORDS))
     print("verify decisions for one bearer-token GET (signature, issuer, lifetime, eACL)")
     print(f"  tokens.wire directly        {wire_rate:9,.0f} /s")
     ratio = api_rate / wire_rate
     print(f"  POST /api/v1/verify         {api_rate:9,.0f} /s  (in process; api/wire {ratio:.2f})")
+    print("verify decisions for a GET against the container's stored eACL table (no token)")
+    print(f"  1 record                    {one_rate:9,.1f} /s")
+    print(f"  {MAX_RECORDS:,} records               {cap_rate:9,.1f} /s")
     os.unlink(_db.name)
 
 

@@ -298,6 +298,10 @@ class EACLRecordAdmin(OwnerScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def delete_model(self, request: HttpRequest, obj: EACLRecord) -> None:
+        super().delete_model(request, obj)  # in the delete view's transaction
+        obj.table.save(update_fields=["updated_at"])  # as in save_related
+
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(OwnerScopedAdmin):

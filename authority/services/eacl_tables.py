@@ -1,12 +1,28 @@
-"""eACL table writes, and conversion between stored rows and the `tokens.wire` table."""
+"""eACL table writes, and conversion between stored rows and the `tokens.wire` table.
+
+`eacl_wire_tables` caches, per process, the wire form of stored tables for verify, keyed by the
+table's (pk, updated_at): a table is converted once per version, not on every decision. What
+invalidates an entry is a new `updated_at`, which every write of a table's rows makes in the
+same transaction — `eacl_table_update` here, and the admin's table and record pages — so an edit
+is seen by the next decision in every process, with no message between them (each decision reads
+the table's current `updated_at` with its container). The version is read before the rows it
+converts, so an edit committed in between can only file newer rows under the older version,
+never older rows under the newer one. Entries of old versions and of deleted tables are never
+looked up again and age out of the LRU. Rows changed behind the application's back (SQL, a
+shell `update()`) are not seen until `eacl_wire_tables.clear()` or a restart.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 
 from django.db import transaction
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 
+from authority.caches import registry
 from authority.errors import InvalidInput
+from authority.lru import LRU
 from authority.models import Container, EACLFilter, EACLRecord, EACLTable, EACLTarget, Owner
 from authority.principals import Principal
 from authority.services.audit import audit_record
@@ -17,6 +33,24 @@ from tokens.wire.errors import WireError
 from tokens.wire.ids import ContainerID
 
 MAX_RECORDS = 1000
+
+
+eacl_wire_tables: LRU[tuple[int, dt.datetime], wire.Table] = registry.lru(
+    "authority.eacl_wire_tables"
+)
+
+
+def eacl_records_in_order() -> QuerySet[EACLRecord]:
+    """Records in position order with their filters and targets: three queries for a table,
+    whatever its size (ordered here by position, not through the models' `ordering`, which
+    joins the parent rows only to sort by them)."""
+    records: QuerySet[EACLRecord] = EACLRecord.objects.order_by("position", "id")
+    filters: QuerySet[EACLFilter] = EACLFilter.objects.order_by("position", "id")
+    targets: QuerySet[EACLTarget] = EACLTarget.objects.order_by("position", "id")
+    return records.prefetch_related(
+        Prefetch("filters", queryset=filters),
+        Prefetch("targets", queryset=targets),
+    )
 
 
 class Unchanged(enum.Enum):
@@ -45,10 +79,22 @@ def eacl_record_to_wire(record: EACLRecord) -> wire.Record:
 
 
 def eacl_table_to_wire(table: EACLTable) -> wire.Table:
-    """The stored table as neo.fs.v2 acl.EACLTable (records in position order)."""
+    """The stored table as neo.fs.v2 acl.EACLTable (records in position order). Records that the
+    caller prefetched are used as they are; otherwise they are fetched in three queries."""
+    prefetch_related_objects([table], Prefetch("records", queryset=eacl_records_in_order()))
     container = ContainerID(bytes(table.container.cid)) if table.container else None
     records = tuple(eacl_record_to_wire(record) for record in table.records.all())
     return wire.Table(container_id=container, records=records)
+
+
+def eacl_table_to_wire_cached(*, table: EACLTable) -> wire.Table:
+    """`eacl_table_to_wire` of this version of the table, converted once per process."""
+    version = (table.pk, table.updated_at)
+    found = eacl_wire_tables.get(version)
+    if found is None:
+        found = eacl_table_to_wire(table)
+        eacl_wire_tables.put(version, found)
+    return found
 
 
 def _check_records(records: tuple[wire.Record, ...]) -> None:

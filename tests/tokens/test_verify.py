@@ -322,3 +322,83 @@ def test_tokens_made_here_verify_with_an_independent_ecdsa(world):
         body = parsed.body.SerializeToString(deterministic=True)
         key = ecdsa.VerifyingKey.from_string(parsed.signature.key, curve=ecdsa.NIST256p)
         assert key.verify(parsed.signature.sign, body, hashfunc=hashlib.sha256)
+
+
+def _verify_stored(world, container, classification):
+    body = {
+        "verb": "GET",
+        "container": container.container_id,
+        "object_headers": {"Classification": classification},
+    }
+    response = world["operator"].post("/api/v1/verify", body, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()["reason"]
+
+
+def test_an_admin_edit_or_delete_of_a_record_is_seen_by_the_next_decision(world, tenant):
+    """Verify keeps converted tables by version; the admin's record page makes a new one."""
+    from django.test import Client
+
+    stored = tenant(world["acme"])  # deny get obj:Classification=secret others
+    container, table = stored["container"], stored["table"]
+    container.eacl_table = table
+    container.save()
+    assert _verify_stored(world, container, "secret") == "eacl_deny"  # converted and kept
+    record = table.records.get()
+    (row_filter,), (target,) = record.filters.all(), record.targets.all()
+    admin = Client()
+    admin.force_login(stored["admin"])
+    inline = {"TOTAL_FORMS": 1, "INITIAL_FORMS": 1, "MIN_NUM_FORMS": 0, "MAX_NUM_FORMS": 1000}
+    changed = admin.post(
+        f"/admin/authority/eaclrecord/{record.pk}/change/",
+        {
+            "table": table.pk, "position": 0, "operation": record.operation,
+            "action": record.action,
+            **{f"filters-{k}": v for k, v in inline.items()},
+            "filters-0-id": row_filter.pk, "filters-0-record": record.pk,
+            "filters-0-position": 0, "filters-0-header_type": row_filter.header_type,
+            "filters-0-match_type": row_filter.match_type, "filters-0-key": "Classification",
+            "filters-0-value": "top-secret",
+            **{f"targets-{k}": v for k, v in inline.items()},
+            "targets-0-id": target.pk, "targets-0-record": record.pk,
+            "targets-0-position": 0, "targets-0-role": target.role, "targets-0-keys": "",
+        },
+    )  # fmt: skip
+    assert changed.status_code == 302, changed.content
+    assert _verify_stored(world, container, "secret") == "allowed"
+    assert _verify_stored(world, container, "top-secret") == "eacl_deny"
+    deleted = admin.post(f"/admin/authority/eaclrecord/{record.pk}/delete/", {"post": "yes"})
+    assert deleted.status_code == 302, deleted.content
+    assert _verify_stored(world, container, "top-secret") == "allowed"
+
+
+def test_a_session_and_a_bearer_token_are_judged_on_both_recorded_states(world, issue):
+    """The recorded session and the bearer grant are read together; the session's state still
+    decides first, as when they were read one after the other."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from tokens.models import Session
+
+    session = issue(kind="static", verbs=["GET"], session_key=PARTY.public_key().hex())
+    grant = world["operator"].post(
+        "/api/v1/bearer-grants",
+        {"container": world["container"].container_id, "rules": ["deny get obj:Tier=gold user"]},
+        format="json",
+    ).json()  # fmt: skip
+    asked = {
+        "session_token": session["neofs_token"]["binary"],
+        "bearer_token": grant["token"]["binary"],
+        "requester_key": PARTY.public_key().hex(),
+    }
+    assert _verify(world, object_headers={"Tier": "gold"}, **asked)["reason"] == "eacl_deny"
+    assert _verify(world, object_headers={"Tier": "iron"}, **asked)["reason"] == "allowed"
+    world["operator"].post(f"/api/v1/bearer-grants/{grant['id']}/revoke")
+    assert _verify(world, **asked)["reason"] == "revoked"  # the bearer grant's
+    Session.objects.filter(pk=session["id"]).update(
+        expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    assert _verify(world, **asked)["reason"] == "expired"  # the session's, before the grant's
+    Session.objects.filter(pk=session["id"]).update(cancelled_at=timezone.now())
+    assert _verify(world, **asked)["reason"] == "revoked"

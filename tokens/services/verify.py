@@ -5,16 +5,18 @@ authority's own state (cancelled sessions, revoked bearer grants)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models import CharField, QuerySet, Value
 from django.utils import timezone
 
 from authority.epoch import current_epoch
 from authority.models import Container
-from authority.services.eacl_tables import eacl_table_to_wire
+from authority.services.eacl_tables import eacl_table_to_wire_cached
 from tokens.models import BearerGrant, Session, SessionState
 from tokens.wire import eacl as wire
 from tokens.wire.bearer import BearerToken
@@ -84,8 +86,56 @@ def _lifetime_reason(lifetime: Lifetime | None, epoch: int) -> str | None:
     return None if validity is Validity.VALID else validity.value
 
 
+class _Recorded:
+    """The authority's own state of the operation's tokens — a recorded session's cancel and
+    expiry, a bearer grant's revocation — read in one query the first time either is asked for
+    (one, not one per token, when a request carries both)."""
+
+    def __init__(self, op: Operation) -> None:
+        self._op = op
+        self._rows: dict[str, tuple[dt.datetime | None, dt.datetime | None]] | None = None
+
+    def _read(self) -> dict[str, tuple[dt.datetime | None, dt.datetime | None]]:
+        if self._rows is None:
+            session, bearer = self._op.session_token, self._op.bearer_token
+            reads: list[QuerySet[Any, Any]] = []
+            if session is not None and len(session.body.id) == 16:
+                reads.append(
+                    Session.objects.filter(pk=uuid.UUID(bytes=session.body.id))
+                    .order_by()  # no ORDER BY inside a UNION
+                    .values_list(Value("session", CharField()), "cancelled_at", "expires_at")
+                )
+            if bearer is not None:
+                digest = hashlib.sha256(self._op.bearer_raw or bearer.encode()).hexdigest()
+                reads.append(
+                    BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False)
+                    .order_by()
+                    .values_list(Value("bearer", CharField()), "revoked_at", "revoked_at")
+                )
+            self._rows = {}
+            if reads:
+                head, *others = reads
+                rows = head.union(*others, all=True) if others else head
+                self._rows = {kind: (first, second) for kind, first, second in rows}
+        return self._rows
+
+    def session(self) -> Session | None:
+        """The session token's recorded session, if recorded: its state fields only (enough for
+        `Session.state_at`, the one definition of its state)."""
+        found = self._read().get("session")
+        if found is None:
+            return None
+        cancelled_at, expires_at = found
+        assert expires_at is not None  # noqa: S101 - a session always has one
+        return Session(cancelled_at=cancelled_at, expires_at=expires_at)
+
+    def bearer_revoked(self) -> bool:
+        return "bearer" in self._read()
+
+
 def request_verify(op: Operation) -> Decision:
     epoch = op.epoch if op.epoch is not None else current_epoch()
+    recorded = _Recorded(op)
     cid = ContainerID(bytes(op.container.cid))
     owner = OwnerID.from_string(op.container.owner.neofs_owner_id or "", "owner")
     account = op.requester_account
@@ -96,7 +146,7 @@ def request_verify(op: Operation) -> Decision:
             return _deny("bad_requester_key")
 
     if op.session_token is not None:
-        reason = _session_reason(op, cid, epoch)
+        reason = _session_reason(op, cid, epoch, recorded)
         if reason:
             return _deny(reason)
         account = op.session_token.body.owner_id  # acting on behalf of the token's issuer
@@ -106,12 +156,12 @@ def request_verify(op: Operation) -> Decision:
 
     table = None
     if op.bearer_token is not None:
-        reason = _bearer_reason(op, cid, owner, account, epoch)
+        reason = _bearer_reason(op, cid, owner, account, epoch, recorded)
         if reason:
             return _deny(reason)
         table = op.bearer_token.body.eacl_table
     elif op.container.eacl_table is not None:
-        table = eacl_table_to_wire(op.container.eacl_table)
+        table = eacl_table_to_wire_cached(table=op.container.eacl_table)
     if table is None:
         return Decision(True, "allowed")
     decision = evaluate(
@@ -140,7 +190,7 @@ def request_verify(op: Operation) -> Decision:
     return Decision(True, "allowed", record)
 
 
-def _session_reason(op: Operation, cid: ContainerID, epoch: int) -> str | None:
+def _session_reason(op: Operation, cid: ContainerID, epoch: int, recorded: _Recorded) -> str | None:
     token = op.session_token
     assert token is not None  # noqa: S101 - the caller checked
     check = token.check()
@@ -162,10 +212,9 @@ def _session_reason(op: Operation, cid: ContainerID, epoch: int) -> str | None:
         return mismatch.value
     if op.requester_key and op.requester_key != token.body.session_key:
         return "session_key_mismatch"
-    if len(token.body.id) == 16:
-        recorded = Session.objects.filter(pk=uuid.UUID(bytes=token.body.id)).first()
-        if recorded is not None:
-            return _STATE_REASONS.get(recorded.state_at(timezone.now()))
+    session = recorded.session()
+    if session is not None:
+        return _STATE_REASONS.get(session.state_at(timezone.now()))
     return None
 
 
@@ -173,7 +222,12 @@ _STATE_REASONS = {SessionState.CANCELLED: "revoked", SessionState.EXPIRED: "expi
 
 
 def _bearer_reason(
-    op: Operation, cid: ContainerID, owner: OwnerID, account: OwnerID | None, epoch: int
+    op: Operation,
+    cid: ContainerID,
+    owner: OwnerID,
+    account: OwnerID | None,
+    epoch: int,
+    recorded: _Recorded,
 ) -> str | None:
     token = op.bearer_token
     assert token is not None  # noqa: S101 - the caller checked
@@ -190,7 +244,6 @@ def _bearer_reason(
         return "wrong_container"
     if token.body.owner_id is not None and token.body.owner_id != account:
         return "bearer_not_for_receiver"
-    digest = hashlib.sha256(op.bearer_raw or token.encode()).hexdigest()
-    if BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False).exists():
+    if recorded.bearer_revoked():
         return "revoked"
     return None
