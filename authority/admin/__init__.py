@@ -65,7 +65,7 @@ class OwnerAdmin(OwnerScopedAdmin):
     ]
 
     def owner_of(self, obj: Any) -> Owner:
-        return obj  # type: ignore[no-any-return]
+        return obj
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return bool(

@@ -57,7 +57,7 @@ class OwnerScopedAdmin(admin.ModelAdmin):
         value: Any = obj
         for part in self.owner_path.split("__"):
             value = getattr(value, part)
-        return value  # type: ignore[no-any-return]
+        return value
 
     def _scope(
         self, request: HttpRequest, queryset: QuerySet[Any], roles: frozenset[Role] | None = None

@@ -104,7 +104,7 @@ _TRADE_SESSION_SQL = f"""
 
 def _session_by_id(session_id: uuid.UUID) -> Session | None:
     """What a trade reads, with the owner's NeoFS id (the token's `sub`) as `owner_neofs_id`."""
-    key = Session._meta.pk.get_db_prep_value(session_id, connection)  # type: ignore[union-attr]
+    key = Session._meta.pk.get_db_prep_value(session_id, connection)
     return fetch_instance(
         Session, _TRADE_SESSION_SQL, [key], fields=_TRADE_SESSION_FIELDS, extra=("owner_neofs_id",)
     )
@@ -208,7 +208,7 @@ def _trade_again(
     if cached is None or cached[1] - now.timestamp() < MIN_REUSE_SECONDS:
         return None
     token, expires = cached
-    key = Session._meta.pk.get_db_prep_value(session_id, connection)  # type: ignore[union-attr]
+    key = Session._meta.pk.get_db_prep_value(session_id, connection)
     moment = Session._meta.get_field("expires_at").get_db_prep_value(now, connection)
     if not audit_record_if(
         _STILL_LIVE,
@@ -340,7 +340,7 @@ def access_token_claims(token: str) -> dict[str, Any] | None:
         public = load_public_key(bytes(record.public_key or b""))
         _verifying_keys.put(kid, public)
     try:
-        return jwt.decode(  # type: ignore[no-any-return]
+        return jwt.decode(
             token,
             key=public,
             algorithms=["ES256"],  # never anything the token's header proposes
