@@ -68,7 +68,7 @@ def test_health_and_readiness():
 
 @pytest.mark.django_db
 def test_readiness_fails_with_retry_after_when_redis_is_down(settings):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.AUTHORITY = {**settings.AUTHORITY, "REDIS_URL": "redis://127.0.0.1:1/0"}
     response = Client().get("/readyz")
     assert response.status_code == 503
     assert response["Retry-After"]
