@@ -123,6 +123,14 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
+    result = _settings_import(
+        {"DJANGO_ENV": "production", "SECRET_KEY": "x" * 50, "SA_VAR_DIR": str(tmp_path)}
+    )
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in result.stderr
+
+
 def test_production_starts_with_a_secret_key_and_hosts(tmp_path):
     result = _settings_import(
         {
