@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from pkcs11 import exceptions as p11
 
 from authority.conf import authority_settings
@@ -18,7 +18,7 @@ from hsm.keystore.pkcs11 import pkcs11_library
 class Command(BaseCommand):
     help = "Set a new user PIN with the officer PIN (HSM_SO_PIN_FILE); writes it to HSM_PIN_FILE."
 
-    def add_arguments(self, parser: Any) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--new-pin-file", help="Read the new PIN from this file (else random).")
 
     def handle(self, *args: Any, **options: Any) -> None:
