@@ -66,12 +66,15 @@ _redis_url: str = AUTHORITY.get("REDIS_URL", AUTHORITY_DEFAULTS["REDIS_URL"])
 DEBUG = env.bool("DEBUG", default=not _production)
 
 
+_development_secret_key_file = _var_dir / "secret_key"
+
+
 @functools.cache
 def _development_secret_key() -> str:
     """A random key kept in the ignored var/ directory, so development sessions (and the keys
     derived from it: audit, software key store) survive restarts. Written on first use, not at
     import; the first of several processes starting together to link its file in wins."""
-    path = _var_dir / "secret_key"
+    path = _development_secret_key_file
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         draft = path.with_name(f".secret_key.{os.getpid()}")
@@ -95,7 +98,13 @@ if _production:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production")
 else:
-    SECRET_KEY = env.str("SECRET_KEY", default="") or lazy(_development_secret_key, str)()
+    # Read when it exists; else a lazy string that writes it when first used (and that costs a
+    # call on each use, until the next start reads the file).
+    SECRET_KEY = env.str("SECRET_KEY", default="") or (
+        _development_secret_key_file.read_text().strip()
+        if _development_secret_key_file.exists()
+        else lazy(_development_secret_key, str)()
+    )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
