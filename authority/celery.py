@@ -1,6 +1,8 @@
 """The Celery app, configured from Django settings (CELERY_ namespace), tasks autodiscovered."""
 
 import os
+from pathlib import Path
+from typing import Any
 
 from celery import Celery
 
@@ -9,3 +11,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authority.settings")
 app = Celery("authority")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The file-system broker's folders (development, under var/). kombu makes none of them but the
+# control folder, and only one level deep.
+_BROKER_FOLDERS = ("data_folder_in", "data_folder_out", "processed_folder", "control_folder")
+
+
+@app.on_after_configure.connect
+def _broker_folders_create(sender: Celery, source: Any, **kwargs: Any) -> None:
+    """Makes them when a process first configures the app (a worker, beat, or a web process
+    sending its first task), not when the settings are imported."""
+    options = source.broker_transport_options or {}
+    for folder in _BROKER_FOLDERS:
+        if folder in options:
+            Path(options[folder]).mkdir(parents=True, exist_ok=True)

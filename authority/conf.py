@@ -1,8 +1,28 @@
-"""One settings object for the authority's options (`settings.AUTHORITY`), like api_settings."""
+"""The authority's settings: one object, `authority_settings`, over the `AUTHORITY` dict of the
+Django settings (as DRF's `api_settings` and django-oauth-toolkit's `oauth2_settings`).
+
+- DEFAULTS below is the one place a default is written. `authority/settings.py` puts in
+  `AUTHORITY` only what the environment sets (README, configuration table); a key missing from
+  `AUTHORITY` takes its default, one key at a time.
+- The deployment's own options live here too: PRODUCTION (`DJANGO_ENV=production`), VAR_DIR
+  (`SA_VAR_DIR`) and REDIS_URL. Django's settings (DATABASES, CACHES, CELERY_*, SECRET_KEY, …)
+  stay Django settings; settings.py derives them from the same values.
+- The key store's options are flat keys named `HSM_*` after their environment variables, not a
+  nested dict: each falls back to its default on its own, and all read alike
+  (`authority_settings.HSM_MODULE`). HSM_KEYSTORE names the key store class by import path, as
+  Django names its backends ("hsm.keystore.pkcs11.PKCS11KeyStore"), or by HSM_BACKEND's short
+  names `pkcs11` / `software`; None keeps the automatic choice (PKCS#11 when a module exists, the
+  software store only in development). hsm.conf.hsm_config() resolves them for the key store.
+- Values are read on first use and kept until `setting_changed` (override_settings,
+  pytest-django's `settings`) says AUTHORITY changed. Replacing AUTHORITY replaces it whole: the
+  keys left out take their defaults. The key store itself is made once per process from these
+  options; hsm.keystore.reset_keystore() makes the next use read them again.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -12,6 +32,11 @@ from django.dispatch import receiver
 from authority.caches import Event, invalidate, registry
 
 DEFAULTS: dict[str, Any] = {
+    # The deployment.
+    "PRODUCTION": False,
+    "VAR_DIR": Path(__file__).resolve().parent.parent / "var",  # local state, ignored by git
+    "REDIS_URL": "",  # readiness checks it when set (the cache and the broker use it too)
+    # Tokens and the epoch clock.
     "EPOCH_DURATION": 240,
     "EPOCH_ORIGIN": "2024-01-01T00:00:00+00:00",
     "ACCESS_TOKEN_TTL": 15 * 60,
@@ -29,18 +54,60 @@ DEFAULTS: dict[str, Any] = {
         "client_session_hmac": 30 * 86400,
     },
     "AUDIT_RETENTION_DAYS": 365,
+    # The key store (hsm app).
+    "HSM_KEYSTORE": None,  # an import path, `pkcs11` or `software`; None: chosen automatically
+    "HSM_MODULE": "",  # the PKCS#11 module; "": SoftHSM2's when it is installed
+    "HSM_TOKEN_LABEL": "session-authority",
+    "HSM_PIN": "",
+    "HSM_PIN_FILE": None,  # None: VAR_DIR/hsm/user.pin (written by `manage.py hsm_init`)
+    "HSM_SO_PIN_FILE": None,  # None: VAR_DIR/hsm/so.pin
+    "HSM_SOFTWARE_KEY": "",
 }
+
+# Defaults that follow VAR_DIR, so that SA_VAR_DIR moves them along.
+_UNDER_VAR_DIR = {"HSM_PIN_FILE": ("hsm", "user.pin"), "HSM_SO_PIN_FILE": ("hsm", "so.pin")}
 
 
 class AuthoritySettings:
-    """Attribute access to `settings.AUTHORITY` over DEFAULTS, cached until the setting changes."""
+    """Attribute access to `settings.AUTHORITY` over DEFAULTS, cached until the setting changes.
+
+    The annotations are the options' types (for mypy); DEFAULTS holds their values."""
+
+    PRODUCTION: bool
+    VAR_DIR: Path
+    REDIS_URL: str
+    EPOCH_DURATION: int
+    EPOCH_ORIGIN: str
+    ACCESS_TOKEN_TTL: int
+    SESSION_RENEW_PERIOD: int
+    SESSION_MAX_LIFETIME: int
+    AUDIT_KEY: str
+    ISSUER: str
+    ACCESS_TOKEN_AUDIENCE: str
+    PROOF_WINDOW: int
+    KEY_ROTATION: dict[str, int]
+    AUDIT_RETENTION_DAYS: int
+    HSM_KEYSTORE: str | None
+    HSM_MODULE: str
+    HSM_TOKEN_LABEL: str
+    HSM_PIN: str
+    HSM_PIN_FILE: str
+    HSM_SO_PIN_FILE: str
+    HSM_SOFTWARE_KEY: str
+    # Derived: EPOCH_ORIGIN as an aware datetime (UTC when the string names no zone).
+    epoch_origin: dt.datetime
 
     def __getattr__(self, name: str) -> Any:
+        value: Any
         if name == "epoch_origin":
             origin = dt.datetime.fromisoformat(self.EPOCH_ORIGIN)
-            value: Any = origin if origin.tzinfo else origin.replace(tzinfo=dt.UTC)
+            value = origin if origin.tzinfo else origin.replace(tzinfo=dt.UTC)
         elif name in DEFAULTS:
             value = getattr(settings, "AUTHORITY", {}).get(name, DEFAULTS[name])
+            if name == "VAR_DIR":
+                value = Path(value)
+            elif value is None and name in _UNDER_VAR_DIR:
+                value = str(self.VAR_DIR.joinpath(*_UNDER_VAR_DIR[name]))
         else:
             raise AttributeError(f"Invalid authority setting: {name!r}")
         setattr(self, name, value)

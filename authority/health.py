@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
+
+from authority.conf import authority_settings
 
 READINESS_CHECKS: list[tuple[str, Callable[[], dict[str, object]]]] = []
 
@@ -33,11 +34,13 @@ def _database() -> dict[str, object]:
 
 @readiness_check("redis")
 def _redis() -> dict[str, object]:
-    if not settings.REDIS_URL:
+    if not authority_settings.REDIS_URL:
         return {"configured": False}
     import redis
 
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    client = redis.Redis.from_url(
+        authority_settings.REDIS_URL, socket_connect_timeout=2, socket_timeout=2
+    )
     try:
         client.ping()
     finally:

@@ -3,36 +3,94 @@
 `DJANGO_ENV=production` turns development conveniences off and makes SECRET_KEY and ALLOWED_HOSTS
 required. Without DATABASE_URL the database is SQLite under var/; without REDIS_URL the cache is
 local memory and Celery uses a broker that needs no server.
+
+The authority's own options are the `AUTHORITY` dict, read through authority.conf's
+`authority_settings` over its DEFAULTS. Importing this module writes nothing: var/ and its
+contents are made where they are first needed (the SQLite backend, the development SECRET_KEY,
+the Celery app, `manage.py hsm_init`, the key store).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import lazy
+
+from authority.conf import DEFAULTS as AUTHORITY_DEFAULTS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("SA_VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
-
 env = environ.Env()
-PRODUCTION = env.str("DJANGO_ENV", default="development") == "production"
-DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+
+# The authority's own options (authority.conf.authority_settings): only those the environment
+# sets, so that each default is written once, in authority.conf.DEFAULTS.
+# setting: (environment variable, how its text becomes the value)
+_AUTHORITY_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "PRODUCTION": ("DJANGO_ENV", lambda value: value == "production"),
+    "VAR_DIR": ("SA_VAR_DIR", Path),
+    "REDIS_URL": ("REDIS_URL", str),
+    "EPOCH_DURATION": ("EPOCH_DURATION", int),
+    "EPOCH_ORIGIN": ("EPOCH_ORIGIN", str),
+    "ACCESS_TOKEN_TTL": ("ACCESS_TOKEN_TTL", int),
+    "SESSION_RENEW_PERIOD": ("SESSION_RENEW_PERIOD", int),
+    "SESSION_MAX_LIFETIME": ("SESSION_MAX_LIFETIME", int),
+    "AUDIT_KEY": ("AUDIT_KEY", str),
+    "ISSUER": ("ACCESS_TOKEN_ISSUER", str),
+    "ACCESS_TOKEN_AUDIENCE": ("ACCESS_TOKEN_AUDIENCE", str),
+    "PROOF_WINDOW": ("PROOF_WINDOW", int),
+    "AUDIT_RETENTION_DAYS": ("AUDIT_RETENTION_DAYS", int),
+    "HSM_KEYSTORE": ("HSM_BACKEND", str),
+    "HSM_MODULE": ("HSM_MODULE", str),
+    "HSM_TOKEN_LABEL": ("HSM_TOKEN_LABEL", str),
+    "HSM_PIN": ("HSM_PIN", str),
+    "HSM_PIN_FILE": ("HSM_PIN_FILE", str),
+    "HSM_SO_PIN_FILE": ("HSM_SO_PIN_FILE", str),
+    "HSM_SOFTWARE_KEY": ("HSM_SOFTWARE_KEY", str),
+}
+AUTHORITY = {
+    setting: env.get_value(variable, cast=cast)
+    for setting, (variable, cast) in _AUTHORITY_VARIABLES.items()
+    if variable in env
+}
+# What Django's settings below derive from the same options.
+_production: bool = AUTHORITY.get("PRODUCTION", AUTHORITY_DEFAULTS["PRODUCTION"])
+_var_dir = Path(AUTHORITY.get("VAR_DIR", AUTHORITY_DEFAULTS["VAR_DIR"]))
+_redis_url: str = AUTHORITY.get("REDIS_URL", AUTHORITY_DEFAULTS["REDIS_URL"])
+
+DEBUG = env.bool("DEBUG", default=not _production)
 
 
+_development_secret_key_file = _var_dir / "secret_key"
+
+
+@functools.cache
 def _development_secret_key() -> str:
-    """A random key kept in the ignored var/ directory, so development sessions survive restarts."""
-    path = VAR_DIR / "secret_key"
+    """A random key kept in the ignored var/ directory, so development sessions (and the keys
+    derived from it: audit, software key store) survive restarts. Written on first use, not at
+    import; the first of several processes starting together to link its file in wins."""
+    path = _development_secret_key_file
     if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".secret_key.{os.getpid()}")
+        descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(50))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
-if PRODUCTION:
+if _production:
     SECRET_KEY = env.str("SECRET_KEY", default="")
     if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_ENV=production")
@@ -40,7 +98,13 @@ if PRODUCTION:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DJANGO_ENV=production")
 else:
-    SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret_key()
+    # Read when it exists; else a lazy string that writes it when first used (and that costs a
+    # call on each use, until the next start reads the file).
+    SECRET_KEY = env.str("SECRET_KEY", default="") or (
+        _development_secret_key_file.read_text().strip()
+        if _development_secret_key_file.exists()
+        else lazy(_development_secret_key, str)()
+    )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
 INSTALLED_APPS = [
@@ -90,7 +154,7 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'authority.sqlite3'}")
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{_var_dir / 'authority.sqlite3'}")
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -100,6 +164,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "authority.db.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, making the database's folder (var/) when it connects.
+    DATABASES["default"]["ENGINE"] = "authority.db.sqlite3"
     # WAL lets the web server and the Celery worker share the file; IMMEDIATE avoids
     # "database is locked" on read-then-write transactions.
     DATABASES["default"]["OPTIONS"] = {
@@ -108,9 +174,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 
-REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "authority.cache.RedisCache", "LOCATION": REDIS_URL}}
+if _redis_url:
+    CACHES = {"default": {"BACKEND": "authority.cache.RedisCache", "LOCATION": _redis_url}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -125,10 +190,10 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = _var_dir / "static"
 LOGIN_URL = "admin:login"
 
-if PRODUCTION:
+if _production:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -168,51 +233,20 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,
 }
 
-# The authority's own settings, read through authority.conf.authority_settings.
-AUTHORITY = {
-    "EPOCH_DURATION": env.int("EPOCH_DURATION", default=240),
-    "EPOCH_ORIGIN": env.str("EPOCH_ORIGIN", default="2024-01-01T00:00:00+00:00"),
-    "ACCESS_TOKEN_TTL": env.int("ACCESS_TOKEN_TTL", default=15 * 60),
-    "SESSION_RENEW_PERIOD": env.int("SESSION_RENEW_PERIOD", default=24 * 3600),
-    "SESSION_MAX_LIFETIME": env.int("SESSION_MAX_LIFETIME", default=7 * 24 * 3600),
-    "AUDIT_KEY": env.str("AUDIT_KEY", default=""),
-    "ISSUER": env.str("ACCESS_TOKEN_ISSUER", default="session-authority"),
-    "ACCESS_TOKEN_AUDIENCE": env.str("ACCESS_TOKEN_AUDIENCE", default="neofs"),
-    "PROOF_WINDOW": env.int("PROOF_WINDOW", default=60),
-    "AUDIT_RETENTION_DAYS": env.int("AUDIT_RETENTION_DAYS", default=365),
-}
-
-# The key store (hsm app). Without HSM_BACKEND: PKCS#11 when a module is found (SoftHSM2's by
-# default), else — in development only — the software store, labelled "not hardware-backed".
-HSM = {
-    "BACKEND": env.str("HSM_BACKEND", default=""),
-    "MODULE": env.str("HSM_MODULE", default=""),
-    "TOKEN_LABEL": env.str("HSM_TOKEN_LABEL", default="session-authority"),
-    "PIN": env.str("HSM_PIN", default=""),
-    "PIN_FILE": env.str("HSM_PIN_FILE", default=str(VAR_DIR / "hsm" / "user.pin")),
-    "SO_PIN_FILE": env.str("HSM_SO_PIN_FILE", default=str(VAR_DIR / "hsm" / "so.pin")),
-    "SOFTWARE_KEY": env.str("HSM_SOFTWARE_KEY", default=""),
-}
-# The project's own SoftHSM2 token lives under var/ (made by `manage.py hsm_init`), never in the
-# system's token directory. SoftHSM2 reads this variable when the module is initialised.
-os.environ.setdefault("SOFTHSM2_CONF", str(VAR_DIR / "softhsm" / "softhsm2.conf"))
-
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL",
-    default=REDIS_URL or "filesystem://",
+    default=_redis_url or "filesystem://",
 )
 CELERY_BROKER_TRANSPORT_OPTIONS = (
     {}
-    if REDIS_URL or "CELERY_BROKER_URL" in env
-    else {
-        "data_folder_in": str(VAR_DIR / "broker"),
-        "data_folder_out": str(VAR_DIR / "broker"),
-        "processed_folder": str(VAR_DIR / "broker-processed"),
-        "control_folder": str(VAR_DIR / "broker-control"),  # kombu's default is ./control
+    if _redis_url or "CELERY_BROKER_URL" in env
+    else {  # made by the Celery app (authority/celery.py) when it is configured
+        "data_folder_in": str(_var_dir / "broker"),
+        "data_folder_out": str(_var_dir / "broker"),
+        "processed_folder": str(_var_dir / "broker-processed"),
+        "control_folder": str(_var_dir / "broker-control"),  # kombu's default is ./control
     }
 )
-for _folder in ("broker", "broker-processed", "broker-control"):
-    (VAR_DIR / _folder).mkdir(exist_ok=True)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"

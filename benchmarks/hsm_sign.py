@@ -23,7 +23,7 @@ django.setup()
 import pkcs11  # noqa: E402
 from pkcs11 import Mechanism, ObjectClass  # noqa: E402
 
-from hsm.conf import hsm_config  # noqa: E402
+from hsm.conf import PKCS11_KEYSTORE, hsm_config  # noqa: E402
 from hsm.keystore.pkcs11 import PKCS11KeyStore  # noqa: E402
 
 SECONDS = 3.0
@@ -72,7 +72,7 @@ def _run(target, processes: int, key_id: bytes) -> float:  # type: ignore[no-unt
 
 def main() -> None:
     config = hsm_config()
-    if config.backend != "pkcs11":
+    if config.keystore != PKCS11_KEYSTORE:
         sys.exit("The HSM benchmark needs the PKCS#11 backend (run `manage.py hsm_init`).")
     setup = PKCS11KeyStore(config)
     key_id = os.urandom(16)

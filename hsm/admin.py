@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import URLPattern, path
 
 from authority.admin.scoping import OwnerScopedAdmin, ScopedOwnerFilter, actor
 from authority.models import ADMIN_ROLES
@@ -42,10 +43,10 @@ class KeyRecordAdmin(OwnerScopedAdmin):
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return False  # keys are made by the services (owner creation, rotation)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False  # key records are read-only; actions change their state
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
         return False
 
     def get_actions(self, request: HttpRequest) -> Any:
@@ -56,8 +57,8 @@ class KeyRecordAdmin(OwnerScopedAdmin):
         return actions
 
     @admin.action(description="Rotate: a new active key; these retire and keep verifying")
-    def rotate(self, request: HttpRequest, queryset: Any) -> None:
-        seen = set()
+    def rotate(self, request: HttpRequest, queryset: QuerySet[KeyRecord]) -> None:
+        seen: set[tuple[str, int | None]] = set()
         rotatable = self.writable(request, queryset).exclude(
             purpose__in=[KeyPurpose.DYNAMIC_SESSION, KeyPurpose.OWNER_SIGNING]
         )
@@ -75,7 +76,7 @@ class KeyRecordAdmin(OwnerScopedAdmin):
             self.message_user(request, f"Rotated: {new.label} is active.", messages.SUCCESS)
 
     @admin.action(description="Destroy in the HSM (irreversible)")
-    def destroy(self, request: HttpRequest, queryset: Any) -> None:
+    def destroy(self, request: HttpRequest, queryset: QuerySet[KeyRecord]) -> None:
         count = 0
         for key in self.writable(request, queryset).exclude(state=KeyState.DESTROYED):
             try:
@@ -86,13 +87,13 @@ class KeyRecordAdmin(OwnerScopedAdmin):
             count += 1
         self.message_user(request, f"Destroyed {count} key(s).", messages.SUCCESS)
 
-    def get_urls(self) -> list[Any]:
+    def get_urls(self) -> list[URLPattern]:
         status_view = self.admin_site.admin_view(self.status_view)
         return [path("status/", status_view, name="hsm_status"), *super().get_urls()]
 
     def status_view(self, request: HttpRequest) -> HttpResponse:
         try:
-            status: dict[str, Any] = keystore().status()
+            status: dict[str, object] = keystore().status()
             error = ""
         except HSMUnavailable as exc:
             status, error = {}, exc.detail

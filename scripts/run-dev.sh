@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 "$VENV/bin/python" manage.py setup_schedules
+mkdir -p "${SA_VAR_DIR:-var}"  # beat keeps its schedule file there
 "$VENV/bin/celery" -A authority worker --beat --pool=solo --loglevel=warning \
   --schedule "${SA_VAR_DIR:-var}/celerybeat-schedule" &
 worker=$!

@@ -117,7 +117,8 @@ def softhsm_token(tmp_path_factory: Any) -> dict[str, str]:
 
     from django.conf import settings as django_settings
 
-    from hsm.keystore import reset_keystore
+    from authority.conf import authority_settings
+    from hsm.keystore import keystore, reset_keystore
 
     util = shutil.which("softhsm2-util")
     if util is None:
@@ -138,14 +139,16 @@ def softhsm_token(tmp_path_factory: Any) -> dict[str, str]:
          "--pin", token["pin"], "--so-pin", token["so_pin"]],
         check=True, capture_output=True,
     )  # fmt: skip
-    django_settings.HSM = {
-        **django_settings.HSM,
-        "BACKEND": "pkcs11",
-        "MODULE": "/usr/lib/softhsm/libsofthsm2.so",
-        "TOKEN_LABEL": token["label"],
-        "PIN": token["pin"],
+    django_settings.AUTHORITY = {
+        **django_settings.AUTHORITY,
+        "HSM_KEYSTORE": "hsm.keystore.pkcs11.PKCS11KeyStore",
+        "HSM_MODULE": "/usr/lib/softhsm/libsofthsm2.so",
+        "HSM_TOKEN_LABEL": token["label"],
+        "HSM_PIN": token["pin"],
     }
+    authority_settings.reload()
     reset_keystore()
+    keystore()  # made now, so that tests replacing settings.AUTHORITY keep this token's store
     return token
 
 

@@ -89,11 +89,11 @@ class OwnerScopedAdmin(admin.ModelAdmin):
     write_roles: frozenset[Role] = WRITER_ROLES
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        return super().get_queryset(request).visible_to(actor(request))  # type: ignore[attr-defined, no-any-return]
+        return super().get_queryset(request).visible_to(actor(request))  # type: ignore[attr-defined]
 
     def writable(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """The rows of `queryset` the operator may change (for actions)."""
-        return queryset.visible_to(actor(request), roles=self.write_roles)  # type: ignore[attr-defined, no-any-return]
+        return queryset.visible_to(actor(request), roles=self.write_roles)  # type: ignore[attr-defined]
 
     def _allowed(
         self, request: HttpRequest, obj: Model | None, roles: frozenset[Role] | None

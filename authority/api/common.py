@@ -25,7 +25,7 @@ class HotPathInput(serializers.Serializer):
     serializer as usual) can be copied shallowly instead."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        return {name: copy.copy(field) for name, field in self._declared_fields.items()}  # type: ignore[attr-defined]
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
 
 def paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:

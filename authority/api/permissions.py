@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 
-from authority.principals import principal_from_request
+from authority.principals import Principal, principal_from_request
 
 
 class IsPrincipal(BasePermission):
@@ -12,7 +12,7 @@ class IsPrincipal(BasePermission):
         return principal_from_request(request) is not None
 
 
-def principal(request: Any):  # type: ignore[no-untyped-def]
+def principal(request: Any) -> Principal:
     """The request's principal; views behind IsPrincipal always have one."""
     found = principal_from_request(request)
     assert found is not None  # noqa: S101 - guaranteed by IsPrincipal

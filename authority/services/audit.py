@@ -323,7 +323,7 @@ def audit_prune(
     Lines archive first; the chain keeps an anchor (the last removed row's seq and hash), so the
     rows that stay still verify. Returns how many rows were removed."""
     before = before or timezone.now() - dt.timedelta(days=authority_settings.AUDIT_RETENTION_DAYS)
-    archive_dir = archive_dir or Path(settings.VAR_DIR) / "audit-archive"
+    archive_dir = archive_dir or authority_settings.VAR_DIR / "audit-archive"
     archive_dir.mkdir(parents=True, exist_ok=True)
     removed = 0
     for chain_id in AuditChain.objects.values_list("pk", flat=True):

@@ -6,7 +6,10 @@ from __future__ import annotations
 import threading
 from typing import Protocol
 
-from hsm.conf import hsm_config
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
+
+from hsm.conf import HSMConfig, hsm_config
 
 
 class KeyStore(Protocol):
@@ -32,6 +35,27 @@ class KeyStore(Protocol):
 
     def status(self) -> dict[str, object]: ...
 
+    def close(self) -> None:
+        """Releases what the store holds in this process (its PKCS#11 sessions)."""
+        ...
+
+
+class KeyStoreClass(Protocol):
+    """A key store class: made from the configuration in force (HSM_KEYSTORE names it)."""
+
+    def __call__(self, config: HSMConfig) -> KeyStore: ...
+
+
+def keystore_class(config: HSMConfig) -> KeyStoreClass:
+    try:
+        found: KeyStoreClass = import_string(config.keystore)
+    except ImportError:
+        raise ImproperlyConfigured(
+            f"HSM_BACKEND must be pkcs11, software or the import path of a key store class, "
+            f"not {config.keystore!r}"
+        ) from None
+    return found
+
 
 _store: KeyStore | None = None
 _store_lock = threading.Lock()
@@ -44,21 +68,15 @@ def keystore() -> KeyStore:
     with _store_lock:
         if _store is None:
             config = hsm_config()
-            if config.backend == "pkcs11":
-                from hsm.keystore.pkcs11 import PKCS11KeyStore
-
-                _store = PKCS11KeyStore(config)
-            else:
-                from hsm.keystore.software import SoftwareKeyStore
-
-                _store = SoftwareKeyStore(config)
+            _store = keystore_class(config)(config)
         return _store
 
 
 def reset_keystore() -> None:
-    """Forget the store (tests, and after configuration changes)."""
+    """Forget the store (tests, and after configuration changes): the next use reads the
+    configuration again."""
     global _store
     with _store_lock:
-        if _store is not None and hasattr(_store, "close"):
+        if _store is not None:
             _store.close()
         _store = None

@@ -24,15 +24,20 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pkcs11
 from pkcs11 import Attribute, KeyType, Mechanism, MechanismFlag, ObjectClass
 from pkcs11 import exceptions as p11
+from pkcs11.types import Key, Session, SignMixin, Token
 from pkcs11.util.ec import encode_named_curve_parameters
 
-from hsm.conf import HSMConfig
+from hsm.conf import HSMConfig, softhsm_conf
 from hsm.errors import HSMUnavailable, KeyUnusable
+
+if TYPE_CHECKING:
+    # The loaded module's class; at run time `pkcs11.lib` is a function returning one.
+    from pkcs11._pkcs11 import lib as Library
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -55,6 +60,20 @@ def _not_initialised(exc: Exception) -> bool:
     return "not initialized" in str(exc).lower()
 
 
+def pkcs11_library(module: str) -> Library:
+    """Loads (or finds already loaded) and initialises the PKCS#11 module. SoftHSM2 reads
+    SOFTHSM2_CONF then: unless the environment names a configuration, it is the project's own."""
+    os.environ.setdefault("SOFTHSM2_CONF", str(softhsm_conf()))
+    return pkcs11.lib(module)
+
+
+def _signing(key: Key) -> SignMixin:
+    """The key as python-pkcs11 made it, with its sign operation (CKA_SIGN set)."""
+    if not isinstance(key, SignMixin):
+        raise KeyUnusable("The key cannot sign.")
+    return key
+
+
 def _compress(ec_point: bytes) -> bytes:
     """CKA_EC_POINT is a DER OCTET STRING around an uncompressed point; return the 33-byte form."""
     point = ec_point[2:] if ec_point[:1] == b"\x04" and len(ec_point) == 67 else ec_point
@@ -73,22 +92,24 @@ class PKCS11KeyStore:
         self.config = config
         self._lock = threading.RLock()
         self._pid: int | None = None
-        self._lib: Any = None
-        self._token: Any = None
-        self._anchor: Any = None
-        self._rw: Any = None
+        self._lib: Library | None = None
+        self._token: Token | None = None
+        self._anchor: Session | None = None
+        self._rw: Session | None = None
         self._generation = 0
         self._destroyed = 0
+        # Per thread: `session` (generation, Session), `keys` ((generation, destroyed), cache).
         self._local = threading.local()
-        self._sessions: dict[int, tuple[str, Any]] = {}  # thread id -> (state, session)
+        self._sessions: dict[int, tuple[str, Session]] = {}  # thread id -> (state, session)
         self.last_error: str = ""
 
     # -- the pool ----------------------------------------------------------------------------
 
-    def _ensure(self) -> None:
-        """Loads and logs in for this process (again after a fork or a reset). Holds the lock."""
-        if self._pid == os.getpid() and self._anchor is not None:
-            return
+    def _ensure(self) -> Token:
+        """Loads and logs in for this process (again after a fork or a reset); returns the token.
+        Holds the lock."""
+        if self._pid == os.getpid() and self._anchor is not None and self._token is not None:
+            return self._token
         inherited = self._lib is not None and self._pid != os.getpid()
         self._sessions.clear()
         self._anchor = self._rw = self._token = None
@@ -97,46 +118,49 @@ class PKCS11KeyStore:
             raise HSMUnavailable(f"PKCS#11 module not found: {self.config.module or '(unset)'}")
         try:
             if self._lib is None:
-                self._lib = pkcs11.lib(self.config.module)
+                self._lib = pkcs11_library(self.config.module)
             elif inherited or not self._lib.initialized:
-                self._reinitialise()
-            self._token = self._lib.get_token(token_label=self.config.token_label)
+                self._reinitialise(self._lib)
+            token = self._lib.get_token(token_label=self.config.token_label)
         except p11.NoSuchToken:
             raise HSMUnavailable(f"No token labelled {self.config.token_label!r}.") from None
         except (p11.PKCS11Error, OSError, RuntimeError) as exc:
             raise HSMUnavailable(f"Cannot load the PKCS#11 module: {type(exc).__name__}") from None
-        self._anchor = self._open(rw=False, login=True)
+        self._anchor = self._open(token, rw=False, login=True)
+        self._token = token
         self._pid = os.getpid()
+        return token
 
-    def _reinitialise(self) -> None:
+    @staticmethod
+    def _reinitialise(library: Library) -> None:
         try:
-            self._lib.finalize()
+            library.finalize()
         except p11.PKCS11Error:
             pass  # a child's inherited library state may already be gone
-        self._lib.initialize()
+        library.initialize()
 
-    def _open(self, *, rw: bool, login: bool = False) -> Any:
+    def _open(self, token: Token, *, rw: bool, login: bool = False) -> Session:
         if not login:
-            return self._token.open(rw=rw)
+            return token.open(rw=rw)
         if not self.config.pin:
             raise HSMUnavailable("No HSM PIN configured (HSM_PIN or HSM_PIN_FILE).")
         try:
-            return self._token.open(rw=rw, user_pin=self.config.pin)
+            return token.open(rw=rw, user_pin=self.config.pin)
         except (p11.PinIncorrect, p11.PinInvalid, p11.PinLenRange):
             raise HSMUnavailable("The HSM rejected the PIN.") from None
         except p11.PinLocked:
             raise HSMUnavailable("The HSM user PIN is locked.") from None
         except p11.UserAlreadyLoggedIn:
-            return self._token.open(rw=rw)  # another session of ours logged in first
+            return token.open(rw=rw)  # another session of ours logged in first
 
-    def _session(self, rw: bool) -> Any:
+    def _session(self, token: Token, rw: bool) -> Session:
         if rw:
             if self._rw is None:
-                self._rw = self._open(rw=True)
+                self._rw = self._open(token, rw=True)
             return self._rw
-        cached = getattr(self._local, "session", None)
+        cached: tuple[int, Session] | None = getattr(self._local, "session", None)
         if cached is None or cached[0] != self._generation:
-            session = self._open(rw=False)
+            session = self._open(token, rw=False)
             self._local.session = (self._generation, session)
             self._sessions[threading.get_ident()] = ("CKS_RO_USER_FUNCTIONS", session)
             return session
@@ -149,17 +173,17 @@ class PKCS11KeyStore:
         self._pid = None
         if self._lib is not None:
             try:
-                self._reinitialise()
+                self._reinitialise(self._lib)
             except p11.PKCS11Error:
                 self._lib = None
 
-    def run(self, operation: Callable[[Any], T], *, rw: bool = False) -> T:
+    def run(self, operation: Callable[[Session], T], *, rw: bool = False) -> T:
         """Runs `operation(session)` under the process lock, recovering once from stale state."""
         with self._lock:
             for attempt in (1, 2):
                 try:
-                    self._ensure()
-                    return operation(self._session(rw))
+                    token = self._ensure()
+                    return operation(self._session(token, rw))
                 except HSMUnavailable as exc:
                     self.last_error = exc.detail
                     raise
@@ -197,7 +221,7 @@ class PKCS11KeyStore:
     # -- key operations ------------------------------------------------------------------------
 
     def generate_ec(self, *, key_id: bytes, label: str) -> tuple[bytes, bytes]:
-        def generate(session: Any) -> bytes:
+        def generate(session: Session) -> bytes:
             params = session.create_domain_parameters(
                 KeyType.EC, {Attribute.EC_PARAMS: _P256}, local=True
             )
@@ -218,7 +242,7 @@ class PKCS11KeyStore:
         return self.run(generate, rw=True), b""
 
     def generate_hmac(self, *, key_id: bytes, label: str) -> bytes:
-        def generate(session: Any) -> None:
+        def generate(session: Session) -> None:
             session.generate_key(
                 KeyType.GENERIC_SECRET,
                 256,
@@ -236,28 +260,29 @@ class PKCS11KeyStore:
         self.run(generate, rw=True)
         return b""
 
-    def _key(self, session: Any, kind: ObjectClass, key_id: bytes) -> Any:
+    def _key(self, session: Session, kind: ObjectClass, key_id: bytes) -> SignMixin:
         """The key's object on this thread's session, found once (C_FindObjects is costly)."""
         version = (self._generation, self._destroyed)
-        cache: tuple[tuple[int, int], dict[tuple[ObjectClass, bytes], Any]] | None
+        cache: tuple[tuple[int, int], dict[tuple[ObjectClass, bytes], SignMixin]] | None
         cache = getattr(self._local, "keys", None)
         if cache is None or cache[0] != version:
             cache = (version, {})
             self._local.keys = cache
         key = cache[1].get((kind, key_id))
         if key is None:
-            key = cache[1][(kind, key_id)] = session.get_key(object_class=kind, id=key_id)
+            found = session.get_key(object_class=kind, id=key_id)
+            key = cache[1][(kind, key_id)] = _signing(found)
         return key
 
     def sign_digest(self, *, key_id: bytes, material: bytes, digest: bytes) -> bytes:
-        def sign(session: Any) -> bytes:
+        def sign(session: Session) -> bytes:
             key = self._key(session, ObjectClass.PRIVATE_KEY, key_id)
             return bytes(key.sign(digest, mechanism=Mechanism.ECDSA))
 
         return self.run(sign)
 
     def hmac(self, *, key_id: bytes, material: bytes, data: bytes) -> bytes:
-        def mac(session: Any) -> bytes:
+        def mac(session: Session) -> bytes:
             key = self._key(session, ObjectClass.SECRET_KEY, key_id)
             return bytes(key.sign(data, mechanism=Mechanism.SHA256_HMAC))
 
@@ -266,7 +291,7 @@ class PKCS11KeyStore:
     def key_attributes(self, *, key_id: bytes, secret: bool) -> dict[str, bool]:
         """CKA_SENSITIVE and CKA_EXTRACTABLE of a private or secret key (tests and the admin)."""
 
-        def read(session: Any) -> dict[str, bool]:
+        def read(session: Session) -> dict[str, bool]:
             kind = ObjectClass.SECRET_KEY if secret else ObjectClass.PRIVATE_KEY
             key = session.get_key(object_class=kind, id=key_id)
             return {
@@ -277,7 +302,7 @@ class PKCS11KeyStore:
         return self.run(read)
 
     def destroy(self, *, key_id: bytes) -> None:
-        def destroy(session: Any) -> None:
+        def destroy(session: Session) -> None:
             for obj in list(session.get_objects({Attribute.ID: key_id})):
                 obj.destroy()
             # Every thread's cached key objects are dropped; other processes find out on their
@@ -287,15 +312,18 @@ class PKCS11KeyStore:
         self.run(destroy, rw=True)
 
     def status(self) -> dict[str, object]:
-        def read(session: Any) -> dict[str, object]:
-            token = self._token
+        def read(session: Session) -> dict[str, object]:
+            token = session.token
             slot = token.slot
+            library = self._lib
+            if library is None:  # loaded by _ensure() before any operation runs
+                raise HSMUnavailable("The PKCS#11 module is not loaded.")
             return {
                 "backend": "pkcs11",
                 "hardware_backed": True,
                 "module": self.config.module,
-                "library": f"{self._lib.library_description} {self._lib.library_version}",
-                "manufacturer": self._lib.manufacturer_id,
+                "library": f"{library.library_description} {library.library_version}",
+                "manufacturer": library.manufacturer_id,
                 "token_label": token.label,
                 "token_serial": token.serial.decode()
                 if isinstance(token.serial, bytes)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
+from authority.conf import authority_settings
 from hsm.conf import HSMConfig
 from hsm.errors import HSMUnavailable, KeyUnusable
 from tokens.wire.signature import compress_public_key
@@ -36,7 +37,7 @@ class SoftwareKeyStore:
         secret = config.software_key
         if secret:
             self._key = hashlib.sha256(secret.encode()).digest()
-        elif not settings.PRODUCTION:
+        elif not authority_settings.PRODUCTION:
             self._key = hmac.new(
                 settings.SECRET_KEY.encode(), b"session-authority/software-keystore", hashlib.sha256
             ).digest()
@@ -79,6 +80,9 @@ class SoftwareKeyStore:
 
     def destroy(self, *, key_id: bytes) -> None:
         self._destroyed.add(key_id)  # the record's material is wiped by the service as well
+
+    def close(self) -> None:
+        """Nothing to release: the keys are in the database."""
 
     def status(self) -> dict[str, object]:
         return {

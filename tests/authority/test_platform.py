@@ -68,7 +68,7 @@ def test_health_and_readiness():
 
 @pytest.mark.django_db
 def test_readiness_fails_with_retry_after_when_redis_is_down(settings):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    settings.AUTHORITY = {**settings.AUTHORITY, "REDIS_URL": "redis://127.0.0.1:1/0"}
     response = Client().get("/readyz")
     assert response.status_code == 503
     assert response["Retry-After"]
@@ -121,6 +121,14 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     result = _settings_import({"DJANGO_ENV": "production", "SA_VAR_DIR": str(tmp_path)})
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts(tmp_path):
+    result = _settings_import(
+        {"DJANGO_ENV": "production", "SECRET_KEY": "x" * 50, "SA_VAR_DIR": str(tmp_path)}
+    )
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in result.stderr
 
 
 def test_production_starts_with_a_secret_key_and_hosts(tmp_path):

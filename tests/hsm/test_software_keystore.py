@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from hsm.conf import HSMConfig
+from hsm.conf import SOFTWARE_KEYSTORE, HSMConfig
 from hsm.errors import KeyUnusable
 from hsm.keystore.software import SoftwareKeyStore
 from tokens.wire.signature import Scheme, Signature, raw_signature_bytes, verify
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def store() -> SoftwareKeyStore:
-    config = HSMConfig("software", "", "", "", "", software_key="test master key")
+    config = HSMConfig(SOFTWARE_KEYSTORE, "", "", "", "", software_key="test master key")
     return SoftwareKeyStore(config)
 
 

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from authority.conf import authority_settings
 from authority.models import AuditEvent
 from authority.principals import SYSTEM
 from authority.services.audit import audit_record
@@ -25,7 +26,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(
-        not settings.REDIS_URL or connection.vendor != "postgresql",
+        not authority_settings.REDIS_URL or connection.vendor != "postgresql",
         reason="needs PostgreSQL and Redis (CI's first run)",
     ),
 ]
@@ -38,7 +39,7 @@ def worker(softhsm_token):
         **os.environ,
         "SOFTHSM2_CONF": softhsm_token["conf"],
         "HSM_BACKEND": "pkcs11",
-        "HSM_MODULE": settings.HSM["MODULE"],
+        "HSM_MODULE": authority_settings.HSM_MODULE,
         "HSM_TOKEN_LABEL": softhsm_token["label"],
         "HSM_PIN": softhsm_token["pin"],
         "DATABASE_URL": (

@@ -116,7 +116,7 @@ def _trade_again(
     if not audit_record_if(
         _still_live_sql(),
         [
-            Session._meta.pk.get_db_prep_value(session_id, connection),  # type: ignore[union-attr]
+            Session._meta.pk.get_db_prep_value(session_id, connection),
             known.access_generation,
             Session.prepare_moment(now, connection),
         ],
@@ -205,7 +205,7 @@ _TRADE_SESSION_SQL = f"""
 
 def _session_by_id(session_id: uuid.UUID) -> Session | None:
     """What a trade reads, with the owner's NeoFS id (the token's `sub`) as `owner_neofs_id`."""
-    key = Session._meta.pk.get_db_prep_value(session_id, connection)  # type: ignore[union-attr]
+    key = Session._meta.pk.get_db_prep_value(session_id, connection)
     return fetch_instance(
         Session, _TRADE_SESSION_SQL, [key], fields=_TRADE_SESSION_FIELDS, extra=("owner_neofs_id",)
     )

@@ -21,7 +21,7 @@ from typing import Any
 from django.db.backends.postgresql import base
 from psycopg import pq
 
-ServerBindingCursor: Any = base.ServerBindingCursor  # type: ignore[attr-defined]
+ServerBindingCursor: Any = base.ServerBindingCursor
 
 
 class DatabaseWrapper(base.DatabaseWrapper):

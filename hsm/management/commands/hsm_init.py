@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from hsm.conf import hsm_config
+from authority.conf import authority_settings
+from hsm.conf import PKCS11_KEYSTORE, hsm_config, softhsm_conf
 
 
 def _write_secret(path: Path, value: str) -> None:
@@ -27,35 +27,36 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = hsm_config()
-        if config.backend != "pkcs11":
-            self.stdout.write("HSM_BACKEND is software: nothing to initialise.")
+        if config.keystore != PKCS11_KEYSTORE:
+            self.stdout.write("The key store is not PKCS#11 (HSM_BACKEND): nothing to initialise.")
             return
         util = shutil.which("softhsm2-util")
         if util is None:
             raise CommandError("softhsm2-util not found: install Debian's softhsm2 package.")
-        conf = Path(os.environ["SOFTHSM2_CONF"])
+        conf = softhsm_conf()
         tokens = conf.parent / "tokens"
+        # softhsm2-util finds the token directory through SOFTHSM2_CONF, as the module does.
+        environment = {**os.environ, "SOFTHSM2_CONF": str(conf)}
         if not conf.exists():
             tokens.mkdir(mode=0o700, parents=True, exist_ok=True)
             conf.write_text(
                 f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
             )
         listing = subprocess.run(  # noqa: S603 - fixed tool, no shell
-            [util, "--show-slots"], capture_output=True, text=True, check=False
+            [util, "--show-slots"], capture_output=True, text=True, check=False, env=environment
         ).stdout
         if f"Label:            {config.token_label}" in listing:
             self.stdout.write(f"Token {config.token_label!r} exists.")
             return
-        options_ = settings.HSM
         user_pin = config.pin or secrets.token_hex(16)
         so_pin = secrets.token_hex(16)
         if not config.pin:
-            _write_secret(Path(options_["PIN_FILE"]), user_pin)
-        _write_secret(Path(options_["SO_PIN_FILE"]), so_pin)
+            _write_secret(Path(authority_settings.HSM_PIN_FILE), user_pin)
+        _write_secret(Path(config.so_pin_file), so_pin)
         result = subprocess.run(  # noqa: S603 - fixed tool, no shell; PINs never printed
             [util, "--init-token", "--free", "--label", config.token_label,
              "--pin", user_pin, "--so-pin", so_pin],
-            capture_output=True, text=True, check=False,
+            capture_output=True, text=True, check=False, env=environment,
         )  # fmt: skip
         if result.returncode != 0:
             raise CommandError(f"softhsm2-util failed: {result.stderr.strip()}")

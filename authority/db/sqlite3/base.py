@@ -1,0 +1,17 @@
+"""Django's SQLite backend (ENGINE `authority.db.sqlite3`) that makes the database file's folder
+when it connects: the default database lives under var/ (SA_VAR_DIR), which a fresh clone does
+not have, and importing the settings creates nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.db.backends.sqlite3 import base
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
+        if not self.is_in_memory_db():
+            Path(conn_params["database"]).parent.mkdir(parents=True, exist_ok=True)
+        return super().get_new_connection(conn_params)
