@@ -186,6 +186,9 @@ class EACLRecordInline(OwnerScopedInline):
     ordering = ["position", "id"]
     show_change_link = True
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).prefetch_related("filters", "targets")
+
     @admin.display(description="as a rule")
     def rule(self, obj: EACLRecord) -> str:
         return format_rule(eacl_record_to_wire(obj)) if obj.pk else ""

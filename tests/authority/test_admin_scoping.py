@@ -140,3 +140,30 @@ def test_non_members_see_no_tenancy_admin(db):
 
     client = _login(UserFactory())
     assert client.get("/admin/authority/container/").status_code == 403
+
+
+def test_eacl_table_page_costs_the_same_queries_whatever_its_size(world, acme):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from authority.principals import Principal
+    from authority.services.eacl_tables import eacl_table_update
+    from tokens.wire import eacl as wire
+    from tokens.wire.eacl_rules import parse_rules
+
+    admin = world["acme"]["admin"]
+    table = world["acme"]["table"]
+    client = _login(admin)
+    url = f"/admin/authority/eacltable/{table.pk}/change/"
+    counts = []
+    for size in (1, 30):
+        rules = "\n".join(f"deny get obj:Level={i} pubkey:{'02' + '11' * 32}" for i in range(size))
+        eacl_table_update(
+            actor=Principal(user=admin), eacl_table=table,
+            table=wire.Table(container_id=None, records=parse_rules(rules)),
+        )  # fmt: skip
+        client.get(url)  # the first page view of a session warms what every view shares
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1], counts
