@@ -176,6 +176,7 @@ AUTHORITY = {
     "SESSION_RENEW_PERIOD": env.int("SESSION_RENEW_PERIOD", default=24 * 3600),
     "SESSION_MAX_LIFETIME": env.int("SESSION_MAX_LIFETIME", default=7 * 24 * 3600),
     "AUDIT_KEY": env.str("AUDIT_KEY", default=""),
+    "AUDIT_KEY_FALLBACKS": env.list("AUDIT_KEY_FALLBACKS", default=[]),
     "ISSUER": env.str("ACCESS_TOKEN_ISSUER", default="session-authority"),
     "ACCESS_TOKEN_AUDIENCE": env.str("ACCESS_TOKEN_AUDIENCE", default="neofs"),
     "PROOF_WINDOW": env.int("PROOF_WINDOW", default=60),
