@@ -43,6 +43,10 @@ else:
     SECRET_KEY = env.str("SECRET_KEY", default="") or _development_secret_key()
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 
+# Keys SECRET_KEY was rotated from: Django still accepts what they signed, and the audit log
+# still verifies the rows their derived audit keys MACed.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

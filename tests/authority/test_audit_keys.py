@@ -187,3 +187,26 @@ def test_new_rows_and_fingerprints_use_the_current_key(derived_key, acme):
     event = audit_record(actor=SYSTEM, owner=acme, action="test.new", token="sa1.session.secret")
     assert event.row_mac_key_id == audit_key_current().key_id
     assert event.token_fingerprint == token_fingerprint("sa1.session.secret") != before
+
+
+def test_fallback_keys_come_from_comma_separated_environment_variables(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    printed = "import authority.settings as s; print(s.AUTHORITY['AUDIT_KEY_FALLBACKS'], s.SECRET_KEY_FALLBACKS)"
+    env = {
+        "AUDIT_KEY_FALLBACKS": "k1,k2",
+        "SECRET_KEY_FALLBACKS": "s1,s2",
+        "SA_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-c", printed],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.split("\n")[0] == "['k1', 'k2'] ['s1', 's2']", result.stderr
