@@ -86,7 +86,14 @@ DECLARATIONS = {d.name: d for d in (
              bound=64, events=()),
     _declare("authority.row_converters", "column converters by connection and column list",
              bound=None, events=()),
-    _declare("authority.audit_key", "the audit MAC key by its settings", bound=4, events=()),
+    # Keyed by the settings the keys derive from: a changed setting is a new entry.
+    _declare("authority.audit_key", "the current audit MAC key by its settings",
+             bound=4, events=()),
+    _declare("authority.audit_key_ring", "the audit keys that verify, by their settings",
+             bound=4, events=()),
+    # Pure: an address's stored spelling never changes.
+    _declare("authority.client_addresses", "client addresses as the audit column stores them",
+             bound=1024, events=()),
     _declare("authority.audit_insert", "the audit row's INSERT statement and column preparers",
              bound=None, events=()),
     _declare("authority.settings", "AUTHORITY options over their defaults",

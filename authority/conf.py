@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_RENEW_PERIOD": 24 * 3600,
     "SESSION_MAX_LIFETIME": 7 * 24 * 3600,
     "AUDIT_KEY": "",
+    "AUDIT_KEY_FALLBACKS": [],
     "ISSUER": "session-authority",
     "ACCESS_TOKEN_AUDIENCE": "neofs",
     "PROOF_WINDOW": 60,

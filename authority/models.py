@@ -300,8 +300,10 @@ class AuditEvent(OwnerScoped, models.Model):
     client_address = models.GenericIPAddressField(null=True, blank=True)
     token_fingerprint = models.CharField(max_length=64, blank=True)
     detail = models.JSONField(default=dict, blank=True)
+    row_mac_key_id = models.CharField(max_length=16)  # the audit key that made row_mac
     row_mac = models.CharField(max_length=64)
     prev_hash = models.CharField(max_length=64, blank=True)
+    hash_key_id = models.CharField(max_length=16, blank=True)  # the one that made hash, when sealed
     hash = models.CharField(max_length=64, blank=True)
 
     objects = OwnerScopedQuerySet.as_manager()

@@ -41,6 +41,10 @@ _AUTHORITY_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "SESSION_RENEW_PERIOD": ("SESSION_RENEW_PERIOD", int),
     "SESSION_MAX_LIFETIME": ("SESSION_MAX_LIFETIME", int),
     "AUDIT_KEY": ("AUDIT_KEY", str),
+    "AUDIT_KEY_FALLBACKS": (
+        "AUDIT_KEY_FALLBACKS",
+        lambda value: [key.strip() for key in value.split(",") if key.strip()],
+    ),
     "ISSUER": ("ACCESS_TOKEN_ISSUER", str),
     "ACCESS_TOKEN_AUDIENCE": ("ACCESS_TOKEN_AUDIENCE", str),
     "PROOF_WINDOW": ("PROOF_WINDOW", int),
@@ -106,6 +110,10 @@ else:
         else lazy(_development_secret_key, str)()
     )
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+
+# Keys SECRET_KEY was rotated from: Django still accepts what they signed, and the audit log
+# still verifies the rows their derived audit keys MACed.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -166,3 +166,76 @@ def test_an_owner_with_audit_rows_cannot_be_deleted(acme):
         acme.delete()
     assert any(isinstance(row, AuditEvent) for row in refused.value.protected_objects)
     assert Owner.objects.filter(pk=acme.pk).exists()
+
+
+# Values the columns store in another spelling than the one written: the MAC must cover what is
+# stored, or an untouched row reads as tampered.
+ADDRESSES = [
+    ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+    ("2001:0db8:0000:0000:0001:0000:0000:0001", "2001:db8::1:0:0:1"),
+    ("::FFFF:192.0.2.1", "::ffff:192.0.2.1"),
+    ("::ffff:c000:201", "::ffff:192.0.2.1"),
+    ("::1.2.3.4", None),  # PostgreSQL's inet keeps this spelling, SQLite stores ::102:304
+    ("fe80::1%eth0", "fe80::1"),
+    ("192.0.2.7", "192.0.2.7"),
+]
+STORED_NUMBERS = {"whole": 1e20, "negative_zero": -0.0, "small": 1.5e-7, "big": 1.2345678901e30}
+
+
+def _from_address(address, write):
+    """Runs `write` as a request from `address` does, through the real request middleware."""
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from authority.request_context import RequestIdMiddleware
+
+    def view(request):
+        write()
+        return HttpResponse()
+
+    RequestIdMiddleware(view)(RequestFactory().get("/", REMOTE_ADDR=address))
+
+
+@pytest.mark.parametrize("written,stored", ADDRESSES)
+def test_rows_from_any_address_spelling_verify_on_every_write_path(acme, written, stored):
+    from authority.services.audit import audit_record_if
+
+    row = {"actor": SYSTEM, "owner": acme, "action": "test.addressed", "detail": STORED_NUMBERS}
+    _from_address(written, lambda: audit_record(**row))
+    _from_address(written, lambda: audit_record(**row, synchronous=False))  # one statement
+    _from_address(written, lambda: audit_record_if("1 = %s", [1], **row))  # the trade's
+    rows = AuditEvent.objects.filter(action="test.addressed").order_by("id")
+    assert rows.count() == 3
+    if stored is not None:
+        assert set(rows.values_list("client_address", flat=True)) == {stored}
+    assert audit_chain_verify() == []  # unsealed rows: their MACs
+    audit_seal()
+    assert audit_chain_verify() == []  # sealed rows: MACs and chain hashes
+    AuditEvent.objects.filter(pk=rows[1].pk).update(client_address="2001:db8::2")
+    assert [p.seq for p in audit_chain_verify()] == [rows[1].seq]
+
+
+def test_an_api_request_over_ipv6_leaves_a_verifiable_row(acme, member, user_client):
+    from authority.models import Role
+
+    client = user_client(member(acme, Role.OPERATOR))
+    response = client.post(
+        "/api/v1/containers", {"name": "v6"}, format="json", REMOTE_ADDR="2001:DB8:0:0:0:0:0:1"
+    )
+    assert response.status_code == 201
+    assert AuditEvent.objects.get(action="container.create").client_address == "2001:db8::1"
+    audit_seal()
+    assert audit_chain_verify() == []
+
+
+def test_detail_numbers_verify_as_the_database_returns_them(acme):
+    event = audit_record(actor=SYSTEM, owner=acme, action="test.numbers", detail=STORED_NUMBERS)
+    stored = AuditEvent.objects.get(pk=event.pk).detail
+    assert stored == {
+        "whole": 10**20,
+        "negative_zero": 0.0,
+        "small": 1.5e-7,
+        "big": 1234567890100000000000000000000,
+    }
+    audit_seal()
+    assert audit_chain_verify() == []
