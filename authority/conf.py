@@ -83,6 +83,7 @@ class AuthoritySettings:
     SESSION_RENEW_PERIOD: int
     SESSION_MAX_LIFETIME: int
     AUDIT_KEY: str
+    AUDIT_KEY_FALLBACKS: list[str]
     ISSUER: str
     ACCESS_TOKEN_AUDIENCE: str
     PROOF_WINDOW: int

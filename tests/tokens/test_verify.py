@@ -335,8 +335,9 @@ def _verify_stored(world, container, classification):
     return response.json()["reason"]
 
 
-def test_an_admin_edit_or_delete_of_a_record_is_seen_by_the_next_decision(world, tenant):
-    """Verify keeps converted tables by version; the admin's record page makes a new one."""
+def test_an_admin_edit_of_a_tables_rules_is_seen_by_the_next_decision(world, tenant):
+    """Verify keeps converted tables by version; the admin saves rules through the service,
+    which makes a new one."""
     from django.test import Client
 
     stored = tenant(world["acme"])  # deny get obj:Classification=secret others
@@ -344,32 +345,25 @@ def test_an_admin_edit_or_delete_of_a_record_is_seen_by_the_next_decision(world,
     container.eacl_table = table
     container.save()
     assert _verify_stored(world, container, "secret") == "eacl_deny"  # converted and kept
-    record = table.records.get()
-    (row_filter,), (target,) = record.filters.all(), record.targets.all()
     admin = Client()
     admin.force_login(stored["admin"])
-    inline = {"TOTAL_FORMS": 1, "INITIAL_FORMS": 1, "MIN_NUM_FORMS": 0, "MAX_NUM_FORMS": 1000}
-    changed = admin.post(
-        f"/admin/authority/eaclrecord/{record.pk}/change/",
-        {
-            "table": table.pk, "position": 0, "operation": record.operation,
-            "action": record.action,
-            **{f"filters-{k}": v for k, v in inline.items()},
-            "filters-0-id": row_filter.pk, "filters-0-record": record.pk,
-            "filters-0-position": 0, "filters-0-header_type": row_filter.header_type,
-            "filters-0-match_type": row_filter.match_type, "filters-0-key": "Classification",
-            "filters-0-value": "top-secret",
-            **{f"targets-{k}": v for k, v in inline.items()},
-            "targets-0-id": target.pk, "targets-0-record": record.pk,
-            "targets-0-position": 0, "targets-0-role": target.role, "targets-0-keys": "",
-        },
-    )  # fmt: skip
-    assert changed.status_code == 302, changed.content
-    assert _verify_stored(world, container, "secret") == "allowed"
-    assert _verify_stored(world, container, "top-secret") == "eacl_deny"
-    deleted = admin.post(f"/admin/authority/eaclrecord/{record.pk}/delete/", {"post": "yes"})
-    assert deleted.status_code == 302, deleted.content
-    assert _verify_stored(world, container, "top-secret") == "allowed"
+    url = f"/admin/authority/eacltable/{table.pk}/change/"
+    inline = {"records-TOTAL_FORMS": 1, "records-INITIAL_FORMS": 1}
+    for rules, secret, top_secret in [
+        ("deny get obj:Classification=top-secret others", "allowed", "eacl_deny"),
+        ("", "allowed", "allowed"),
+    ]:
+        record = table.records.first()
+        changed = admin.post(
+            url,
+            {
+                "name": table.name, "container": container.pk, "rules": rules, **inline,
+                "records-0-id": record.pk if record else "", "records-0-table": table.pk,
+            },
+        )  # fmt: skip
+        assert changed.status_code == 302, changed.content
+        assert _verify_stored(world, container, "secret") == secret
+        assert _verify_stored(world, container, "top-secret") == top_secret
 
 
 def test_a_session_and_a_bearer_token_are_judged_on_both_recorded_states(world, issue):
