@@ -55,6 +55,15 @@ def _destroy_spent(now: dt.datetime) -> list[str]:
         state=KeyState.RETIRED,
         retired_at__lte=now - CACHE_MARGIN,
     ).exclude(pk__in=live)
-    for key in [*spent_access, *spent_hmac]:
+    # Every client token of a login is MACed under the login's key (tokens.services.
+    # client_sessions), and no login outlives CLIENT_TOKEN_MAX_AGE.
+    spent_client = KeyRecord.objects.filter(
+        purpose=KeyPurpose.CLIENT_SESSION_HMAC,
+        state=KeyState.RETIRED,
+        retired_at__lte=now
+        - dt.timedelta(seconds=authority_settings.CLIENT_TOKEN_MAX_AGE)
+        - CACHE_MARGIN,
+    )
+    for key in [*spent_access, *spent_hmac, *spent_client]:
         destroyed.append(key_destroy(key=key).label)
     return destroyed

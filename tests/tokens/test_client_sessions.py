@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from authority.models import AuditEvent, Role
 from hsm.models import KeyPurpose, KeyRecord, KeyState
+from hsm.rotation import keys_rotate_due
 from hsm.services import key_rotate
 from tests.factories import ApplicationFactory, MembershipFactory, UserFactory
 from tokens.api.throttles import IntrospectThrottle
@@ -317,6 +318,18 @@ def test_scheduled_rotation_does_not_log_anyone_out(people, clock):
     response = _call(token)
     assert response.status_code == 200
     assert _call(response[HEADER]).status_code == 200
+
+
+def test_a_retired_client_key_is_destroyed_once_no_login_under_it_can_live(people, clock, settings):
+    settings.AUTHORITY = {**settings.AUTHORITY, "CLIENT_TOKEN_IDLE_TIMEOUT": 13 * 3600}
+    token = _token(people["alice"])
+    old = KeyRecord.objects.get(purpose=KeyPurpose.CLIENT_SESSION_HMAC)
+    key_rotate(purpose=KeyPurpose.CLIENT_SESSION_HMAC)
+    clock.advance(hours=11, minutes=59)
+    assert keys_rotate_due().destroyed == []
+    assert _call(_call(token)[HEADER]).status_code == 200  # fresh tokens under the login's key
+    clock.advance(minutes=2)  # past the login's 12 h and the other processes' cache margin
+    assert keys_rotate_due().destroyed == [old.label]
 
 
 # --- failed logins --------------------------------------------------------------------------
