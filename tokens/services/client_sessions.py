@@ -48,7 +48,7 @@ from authority.request_context import current_request
 from authority.services.audit import audit_record, token_fingerprint
 from hsm.errors import KeyUnusable
 from hsm.models import KeyPurpose, KeyRecord, KeyState
-from hsm.selectors import key_active_cache_clear, key_by_pk_cached
+from hsm.selectors import key_active_cache_clear, key_active_get, key_by_pk_cached
 from hsm.services import key_active_or_generate, key_destroy, key_hmac, key_rotate
 from tokens.models import ClientSessionCutoff
 
@@ -129,9 +129,18 @@ def _client_key(key_pk: int) -> KeyRecord | None:
     return key if key.purpose == KeyPurpose.CLIENT_SESSION_HMAC else None
 
 
+def _login_key() -> KeyRecord:
+    """The active client-session key, read afresh: the per-process key cache lags up to 30 s, and
+    a login just after a reset in another process must not take the key the reset destroyed."""
+    try:
+        return key_active_get(purpose=KeyPurpose.CLIENT_SESSION_HMAC)
+    except KeyUnusable:  # none yet: made on first need
+        return key_active_or_generate(purpose=KeyPurpose.CLIENT_SESSION_HMAC)
+
+
 def client_session_start(*, user: Any) -> ClientSession:
-    """A new login of `user` under the active client-session key (made on first need)."""
-    key = key_active_or_generate(purpose=KeyPurpose.CLIENT_SESSION_HMAC)
+    """A new login of `user` under the active client-session key."""
+    key = _login_key()
     now = timezone.now()
     max_age = dt.timedelta(seconds=authority_settings.CLIENT_TOKEN_MAX_AGE)
     return ClientSession(user_id=user.pk, key_pk=key.pk, login_at=now, expires_at=now + max_age)
