@@ -73,6 +73,8 @@ DECLARATIONS = {d.name: d for d in (
     # statement checks again in the database: nothing to invalidate.
     _declare("tokens.known_sessions", "what a full trade learnt of a delegation session",
              bound=10_000, events=()),
+    _declare("tokens.confirmed_client_tokens", "client tokens the HSM confirmed, as local HMACs",
+             bound=10_000, events=(Event.KEY_DESTROYED,)),
     _declare("tokens.confirmed_secrets", "delegation secrets the HSM confirmed, as local HMACs",
              bound=10_000, events=(Event.KEY_DESTROYED,)),
     # Leases end with their rate-limit window; the table is pruned past 100,000 clients.

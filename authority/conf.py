@@ -55,6 +55,11 @@ DEFAULTS: dict[str, Any] = {
         "client_session_hmac": 30 * 86400,
     },
     "AUDIT_RETENTION_DAYS": 365,
+    # Client sessions (flow 8): a client token dies after this many idle seconds, and every
+    # token of a login after its absolute lifetime; failed logins allowed per user and address.
+    "CLIENT_TOKEN_IDLE_TIMEOUT": 30 * 60,
+    "CLIENT_TOKEN_MAX_AGE": 12 * 3600,
+    "LOGIN_THROTTLE": "10/minute",
     # The key store (hsm app).
     "HSM_KEYSTORE": None,  # an import path, `pkcs11` or `software`; None: chosen automatically
     "HSM_MODULE": "",  # the PKCS#11 module; "": SoftHSM2's when it is installed
@@ -84,6 +89,9 @@ class AuthoritySettings:
     SESSION_MAX_LIFETIME: int
     AUDIT_KEY: str
     AUDIT_KEY_FALLBACKS: list[str]
+    CLIENT_TOKEN_IDLE_TIMEOUT: int
+    CLIENT_TOKEN_MAX_AGE: int
+    LOGIN_THROTTLE: str
     ISSUER: str
     ACCESS_TOKEN_AUDIENCE: str
     PROOF_WINDOW: int

@@ -49,6 +49,9 @@ _AUTHORITY_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ACCESS_TOKEN_AUDIENCE": ("ACCESS_TOKEN_AUDIENCE", str),
     "PROOF_WINDOW": ("PROOF_WINDOW", int),
     "AUDIT_RETENTION_DAYS": ("AUDIT_RETENTION_DAYS", int),
+    "CLIENT_TOKEN_IDLE_TIMEOUT": ("CLIENT_TOKEN_IDLE_TIMEOUT", int),
+    "CLIENT_TOKEN_MAX_AGE": ("CLIENT_TOKEN_MAX_AGE", int),
+    "LOGIN_THROTTLE": ("THROTTLE_LOGIN", str),
     "HSM_KEYSTORE": ("HSM_BACKEND", str),
     "HSM_MODULE": ("HSM_MODULE", str),
     "HSM_TOKEN_LABEL": ("HSM_TOKEN_LABEL", str),
@@ -134,6 +137,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "authority.request_context.RequestIdMiddleware",
+    "tokens.api.authentication.ClientTokenMiddleware",  # X-Authority-Token (flow 8)
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -208,6 +212,8 @@ if _production:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: its challenge is the WWW-Authenticate of every 401 (flow 8).
+        "tokens.api.authentication.ClientTokenAuthentication",
         "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
         "rest_framework.authentication.SessionAuthentication",
     ],

@@ -67,6 +67,14 @@ def access_token_keys_needed(now: dt.datetime) -> Q:
     return Q(retired_at__gt=now - access_ttl - CACHE_MARGIN)
 
 
+def client_session_keys_needed(now: dt.datetime) -> Q:
+    """Retired client-session keys of logins that may still be alive: every client token of a
+    login is MACed under the login's key (tokens.services.client_sessions), and no login outlives
+    CLIENT_TOKEN_MAX_AGE."""
+    max_age = dt.timedelta(seconds=authority_settings.CLIENT_TOKEN_MAX_AGE)
+    return Q(retired_at__gt=now - max_age - CACHE_MARGIN)
+
+
 def delegation_keys_needed(now: dt.datetime) -> Q:
     """Retired delegation HMAC keys of sessions that may still trade or introspect: not cancelled
     and within their maximum lifetime (hsm.rotation)."""
