@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
-from authority.admin.scoping import OwnerScopedAdmin, ScopedOwnerFilter, actor
+from authority.admin.scoping import ReadOnlyScopedAdmin, ScopedOwnerFilter, actor
 from authority.models import ADMIN_ROLES
 from hsm.errors import HSMUnavailable, KeyUnusable
 from hsm.keystore import keystore
@@ -20,7 +20,10 @@ from hsm.services import key_destroy, key_rotate
 
 
 @admin.register(KeyRecord)
-class KeyRecordAdmin(OwnerScopedAdmin):
+class KeyRecordAdmin(ReadOnlyScopedAdmin):
+    """Keys are made by the services (owner creation, rotation); rotate and destroy are the
+    actions."""
+
     write_roles = ADMIN_ROLES
     list_display = ["label", "purpose", "owner", "algorithm", "state", "storage", "created_at"]
     list_filter = [("owner", ScopedOwnerFilter), "purpose", "state", "backend"]
@@ -39,15 +42,6 @@ class KeyRecordAdmin(OwnerScopedAdmin):
     @admin.display(description="public key")
     def public_key_hex(self, obj: KeyRecord) -> str:
         return bytes(obj.public_key).hex() if obj.public_key else "—"
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False  # keys are made by the services (owner creation, rotation)
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False  # key records are read-only; actions change their state
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
     def get_actions(self, request: HttpRequest) -> Any:
         actions = super().get_actions(request)

@@ -10,7 +10,12 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from authority.admin.scoping import OwnerScopedAdmin, ScopedOwnerFilter, actor
+from authority.admin.scoping import (
+    OwnerScopedAdmin,
+    ReadOnlyScopedAdmin,
+    ScopedOwnerFilter,
+    actor,
+)
 from authority.errors import AuthorityError
 from tokens.models import BearerGrant, RenewalSchedule, Session
 from tokens.services.bearer_grants import bearer_grant_revoke
@@ -19,7 +24,10 @@ from tokens.services.sessions import session_cancel, session_renew
 
 
 @admin.register(Session)
-class SessionAdmin(OwnerScopedAdmin):
+class SessionAdmin(ReadOnlyScopedAdmin):
+    """Sessions are issued through the API (a delegation secret is shown once); renew and cancel
+    are the actions; cancelled sessions stay, for audit."""
+
     list_display = ["id", "owner", "kind", "context", "verbs", "subject", "state", "expires_at"]
     list_filter = [("owner", ScopedOwnerFilter), "kind", "context"]
     search_fields = ["id", "subject"]
@@ -33,15 +41,6 @@ class SessionAdmin(OwnerScopedAdmin):
         "renewer_user", "renewer_application", "container_cid", "session_key", "dynamic_key",
         "token", "secret_digest", "secret_key", "expired_at",
     ]  # fmt: skip
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False  # sessions are issued through the API, with their secret shown once
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # the actions below are the only changes
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # cancelled sessions stay for audit
 
     def _each(self, request: HttpRequest, queryset: Any, service: Any, verb: str) -> None:
         done = 0
@@ -99,7 +98,10 @@ class RenewalScheduleAdmin(OwnerScopedAdmin):
 
 
 @admin.register(BearerGrant)
-class BearerGrantAdmin(OwnerScopedAdmin):
+class BearerGrantAdmin(ReadOnlyScopedAdmin):
+    """Bearer grants are issued through the API (the table and receiver are checked there);
+    revoke is the action."""
+
     list_display = [
         "id",
         "owner",
@@ -126,15 +128,6 @@ class BearerGrantAdmin(OwnerScopedAdmin):
     ]
     exclude = ["container_cid", "token", "token_digest"]
     actions = ["revoke"]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False  # issued through the API (the table and receiver need checking there)
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="token")
     def download(self, obj: BearerGrant) -> str:

@@ -12,6 +12,7 @@ from django.http import HttpRequest
 from authority.admin.scoping import (
     OwnerScopedAdmin,
     OwnerScopedInline,
+    ReadOnlyScopedAdmin,
     ScopedOwnerFilter,
     ServiceForm,
     actor,
@@ -281,7 +282,7 @@ class EACLTargetInline(OwnerScopedInline):
 
 
 @admin.register(EACLRecord)
-class EACLRecordAdmin(OwnerScopedAdmin):
+class EACLRecordAdmin(ReadOnlyScopedAdmin):
     """A record's filters and targets, for reading: records are edited as their table's rules."""
 
     list_display = ["__str__", "table"]
@@ -292,36 +293,14 @@ class EACLRecordAdmin(OwnerScopedAdmin):
     def has_module_permission(self, request: HttpRequest) -> bool:
         return False  # reached from its table's page
 
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def delete_model(self, request: HttpRequest, obj: EACLRecord) -> None:
-        super().delete_model(request, obj)  # in the delete view's transaction
-        obj.table.save(update_fields=["updated_at"])  # as in save_related
-
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(OwnerScopedAdmin):
+class AuditEventAdmin(ReadOnlyScopedAdmin):
     list_display = ["created_at", "owner", "actor", "action", "object_type", "object_id", "outcome"]
     list_filter = [("owner", ScopedOwnerFilter), "action", "outcome"]
     search_fields = ["actor", "object_id", "request_id", "token_fingerprint"]
     date_hierarchy = "created_at"
     actions = ["verify_chains"]
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_actions(self, request: HttpRequest) -> Any:
         actions = super().get_actions(request)

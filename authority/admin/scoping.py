@@ -177,6 +177,20 @@ class OwnerScopedAdmin(admin.ModelAdmin):
             self.delete_model(request, obj)
 
 
+class ReadOnlyScopedAdmin(OwnerScopedAdmin):
+    """A tenant admin that only shows rows: its model changes through the API, or through this
+    admin's actions (which call the services)."""
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+
 class OwnerScopedInline(admin.TabularInline):
     """Inline rows are shown for reading: their parent's service writes them."""
 

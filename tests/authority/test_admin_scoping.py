@@ -4,27 +4,16 @@ and actions; viewers read but cannot write; writes are audited."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from authority.models import AuditEvent, Container, EACLTable, Role
+from tests.authority.conftest import login
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world(acme, globex, tenant):
-    return {"acme": tenant(acme), "globex": tenant(globex)}
-
-
-def _login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 @pytest.mark.parametrize("model", ["owner", "membership", "container", "eacltable", "auditevent"])
 def test_changelists_show_only_own_rows(world, member, acme, model):
-    client = _login(member(acme, Role.OPERATOR))
+    client = login(member(acme, Role.OPERATOR))
     response = client.get(f"/admin/authority/{model}/")
     assert response.status_code == 200
     page = response.content.decode()
@@ -32,7 +21,7 @@ def test_changelists_show_only_own_rows(world, member, acme, model):
 
 
 def test_change_pages_of_other_tenants_are_unreachable(world, member, acme):
-    client = _login(member(acme, Role.ADMIN))
+    client = login(member(acme, Role.ADMIN))
     globex = world["globex"]
     for url in [
         f"/admin/authority/container/{globex['container'].pk}/change/",
@@ -54,7 +43,7 @@ def test_owner_filter_and_form_choices_are_scoped(world, member, acme):
     user = member(acme, Role.OPERATOR)
     initech = OwnerFactory(slug="initech")
     MembershipFactory(owner=initech, user=user, role=Role.VIEWER)
-    client = _login(user)
+    client = login(user)
     changelist = client.get("/admin/authority/container/")
     owner_filter = changelist.context["cl"].filter_specs[0]
     assert [label for _, label in owner_filter.lookup_choices] == ["acme", "initech"]
@@ -65,7 +54,7 @@ def test_owner_filter_and_form_choices_are_scoped(world, member, acme):
 
 
 def test_autocomplete_is_scoped(world, member, acme):
-    client = _login(member(acme, Role.OPERATOR))
+    client = login(member(acme, Role.OPERATOR))
     response = client.get(
         "/admin/autocomplete/",
         {"app_label": "authority", "model_name": "container", "field_name": "owner", "term": ""},
@@ -75,7 +64,7 @@ def test_autocomplete_is_scoped(world, member, acme):
 
 
 def test_bulk_delete_action_cannot_reach_other_tenants(world, member, acme):
-    client = _login(member(acme, Role.ADMIN))
+    client = login(member(acme, Role.ADMIN))
     globex_container = world["globex"]["container"]
     client.post(
         "/admin/authority/container/",
@@ -85,7 +74,7 @@ def test_bulk_delete_action_cannot_reach_other_tenants(world, member, acme):
 
 
 def test_bulk_delete_of_own_rows_goes_through_the_service(world, member, acme):
-    client = _login(member(acme, Role.ADMIN))
+    client = login(member(acme, Role.ADMIN))
     own = world["acme"]["container"]
     response = client.post(
         "/admin/authority/container/",
@@ -97,7 +86,7 @@ def test_bulk_delete_of_own_rows_goes_through_the_service(world, member, acme):
 
 
 def test_viewer_reads_but_cannot_write(world, member, acme):
-    client = _login(member(acme, Role.VIEWER))
+    client = login(member(acme, Role.VIEWER))
     own = world["acme"]["container"]
     url = f"/admin/authority/container/{own.pk}/change/"
     page = client.get(url)
@@ -109,7 +98,7 @@ def test_viewer_reads_but_cannot_write(world, member, acme):
 
 
 def test_operator_adds_a_container_through_the_service(world, member, acme):
-    client = _login(member(acme, Role.OPERATOR))
+    client = login(member(acme, Role.OPERATOR))
     response = client.post(
         "/admin/authority/container/add/", {"owner": acme.pk, "name": "from-admin"}
     )
@@ -120,7 +109,7 @@ def test_operator_adds_a_container_through_the_service(world, member, acme):
 
 
 def test_operator_cannot_add_into_another_owner(world, member, acme, globex):
-    client = _login(member(acme, Role.OPERATOR))
+    client = login(member(acme, Role.OPERATOR))
     response = client.post(
         "/admin/authority/container/add/", {"owner": globex.pk, "name": "planted"}
     )
@@ -129,7 +118,7 @@ def test_operator_cannot_add_into_another_owner(world, member, acme, globex):
 
 
 def test_eacl_records_are_edited_inline_in_order(world, member, acme):
-    client = _login(member(acme, Role.OPERATOR))
+    client = login(member(acme, Role.OPERATOR))
     table = world["acme"]["table"]
     page = client.get(f"/admin/authority/eacltable/{table.pk}/change/").content.decode()
     assert "deny get obj:Classification=secret others" in page
@@ -138,7 +127,7 @@ def test_eacl_records_are_edited_inline_in_order(world, member, acme):
 def test_non_members_see_no_tenancy_admin(db):
     from tests.factories import UserFactory
 
-    client = _login(UserFactory())
+    client = login(UserFactory())
     assert client.get("/admin/authority/container/").status_code == 403
 
 
@@ -153,7 +142,7 @@ def test_eacl_table_page_costs_the_same_queries_whatever_its_size(world, acme):
 
     admin = world["acme"]["admin"]
     table = world["acme"]["table"]
-    client = _login(admin)
+    client = login(admin)
     url = f"/admin/authority/eacltable/{table.pk}/change/"
     counts = []
     for size in (1, 30):

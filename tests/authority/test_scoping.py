@@ -4,28 +4,17 @@ admin saves through the services, so their checks and audit rows apply."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from authority.errors import NotAllowed, NotFound
 from authority.models import AuditEvent, Container, EACLTable, Membership, Owner, Role
 from authority.principals import SYSTEM, Principal
 from authority.scoping import applications_visible_to, principal_role, users_visible_to
 from authority.services.owners import membership_set
+from tests.authority.conftest import login
 from tests.factories import ApplicationFactory, ContainerFactory, MembershipFactory, UserFactory
 from tokens.models import Session
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(acme, globex, tenant):
-    return {"acme": tenant(acme), "globex": tenant(globex)}
-
-
-def _login(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_visible_to_follows_memberships_and_roles(world, member, acme, globex):
@@ -97,7 +86,7 @@ def test_admin_refuses_an_eacl_table_bound_to_another_owners_container(world, ac
     user = UserFactory()
     MembershipFactory(owner=acme, user=user, role=Role.ADMIN)
     MembershipFactory(owner=globex, user=user, role=Role.ADMIN)
-    client = _login(user)
+    client = login(user)
     response = client.post(
         "/admin/authority/eacltable/add/",
         {
@@ -123,7 +112,7 @@ def test_admin_refuses_an_eacl_table_bound_to_another_owners_container(world, ac
 
 def test_admin_edits_eacl_rules_through_the_service(world, acme):
     table = world["acme"]["table"]
-    client = _login(world["acme"]["admin"])
+    client = login(world["acme"]["admin"])
     url = f"/admin/authority/eacltable/{table.pk}/change/"
     response = client.post(
         url,
@@ -149,7 +138,7 @@ def test_admin_membership_form_offers_only_nameable_members(world, member, acme,
     stranger = member(globex, Role.VIEWER)
     globex_app = ApplicationFactory()
     MembershipFactory(owner=globex, user=None, application=globex_app)
-    client = _login(world["acme"]["admin"])
+    client = login(world["acme"]["admin"])
     form = client.get("/admin/authority/membership/add/").context["adminform"].form
     assert stranger not in set(form.fields["user"].queryset)
     assert globex_app not in set(form.fields["application"].queryset)
@@ -165,7 +154,7 @@ def test_admin_membership_form_offers_only_nameable_members(world, member, acme,
 
 def test_admin_membership_changes_are_audited(world, acme):
     newcomer = UserFactory()
-    client = _login(world["acme"]["admin"])
+    client = login(world["acme"]["admin"])
     response = client.post(
         "/admin/authority/membership/add/",
         {"owner": acme.pk, "user": newcomer.pk, "role": Role.VIEWER},
@@ -180,7 +169,7 @@ def test_admin_membership_changes_are_audited(world, acme):
 
 
 def test_admin_owner_settings_go_through_the_service(world, member, acme):
-    client = _login(world["acme"]["admin"])
+    client = login(world["acme"]["admin"])
     response = client.post(
         f"/admin/authority/owner/{acme.pk}/change/",
         {"name": "Acme Corp", "bearer_flavour": "frostfs", "renew_period": "3600"},
@@ -190,13 +179,13 @@ def test_admin_owner_settings_go_through_the_service(world, member, acme):
     assert (acme.name, acme.bearer_flavour, acme.renew_period) == ("Acme Corp", "frostfs", 3600)
     event = AuditEvent.objects.filter(action="owner.update", owner=acme).latest("id")
     assert set(event.detail["fields"]) == {"name", "bearer_flavour", "renew_period"}
-    operator = _login(member(acme, Role.OPERATOR))
+    operator = login(member(acme, Role.OPERATOR))
     refused = operator.post(f"/admin/authority/owner/{acme.pk}/change/", {"name": "Mine"})
     assert refused.status_code == 403
 
 
 def test_superuser_adds_a_container_for_any_owner_with_its_table(world, globex):
-    client = _login(UserFactory(is_superuser=True))
+    client = login(UserFactory(is_superuser=True))
     table = EACLTable.objects.create(owner=globex, name="spare")
     response = client.post(
         "/admin/authority/container/add/",
@@ -213,7 +202,7 @@ def test_owner_autocomplete_offers_only_owners_the_form_may_write(world, member,
     user = member(acme, Role.OPERATOR)
     initech = OwnerFactory(slug="initech")
     MembershipFactory(owner=initech, user=user, role=Role.VIEWER)
-    client = _login(user)
+    client = login(user)
     response = client.get(
         "/admin/autocomplete/",
         {"app_label": "authority", "model_name": "container", "field_name": "owner", "term": ""},
