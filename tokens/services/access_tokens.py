@@ -43,6 +43,7 @@ from tokens.services.delegation import (
     neofs_token_matches,
     neofs_token_parse,
 )
+from tokens.wire.proof import proof_message
 from tokens.wire.signature import Scheme, Signature, load_public_key, verify
 
 MIN_REUSE_SECONDS = 30  # a cached token is handed out again only while it has this much life
@@ -83,10 +84,6 @@ def _b64url(raw: bytes) -> str:
 
 def key_kid(key: KeyRecord) -> str:
     return bytes(key.key_id).hex()
-
-
-def proof_message(session_id: uuid.UUID, time: int, nonce: str) -> bytes:
-    return f"trade:{session_id}:{time}:{nonce}".encode()
 
 
 # The trade's one read, as hand-written SQL: setting up an ORM query costs several times the
