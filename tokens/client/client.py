@@ -154,7 +154,9 @@ class Client:
                 response.status_code,
                 _json_or_none(response),
                 _retry_after(response.headers.get("Retry-After")),
-                sent_credentials=bool(authorization),
+                # Calls without an Authorization header (trade, login) carry their credential
+                # in the body: a 401 there refuses what was sent.
+                sent_credentials=bool(authorization) or not auth,
             )
         if response.status_code == 204 or not response.content:
             return None
