@@ -6,8 +6,10 @@ the interceptor writes back, shared by every process of one user.
 - Written atomically: a temp file in the same directory, fsync, `os.replace`, so a reader sees the
   old token or the new one, never a torn or empty file.
 - A reader/writer lock on the sidecar `<path>.lock` (`fcntl.flock`): readers share it, a writer
-  holds it alone. A writer that finds the lock held exclusively drops its write: another process is
-  writing a token just as fresh (every token stays valid until its own timeouts).
+  holds it alone. A writer first takes `<path>.write.lock` with LOCK_EX|LOCK_NB: when another writer
+  holds it, the write is dropped (that process is storing a token just as fresh, and every token
+  stays valid until its own timeouts). Only then does it wait for the readers to leave, so that a
+  read in progress never costs a fresh token its write.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class SessionFile:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_token_path()
         self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self.write_lock_path = self.path.with_name(self.path.name + ".write.lock")
 
     def _directory(self) -> None:
         directory = self.path.parent
@@ -48,10 +51,10 @@ class SessionFile:
             os.chmod(directory, _DIRECTORY_MODE)
 
     @contextlib.contextmanager
-    def _locked(self, operation: int) -> Iterator[bool]:
+    def _locked(self, operation: int, path: Path | None = None) -> Iterator[bool]:
         """Yields whether the lock was taken (always, unless LOCK_NB found it held)."""
         self._directory()
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _FILE_MODE)
+        fd = os.open(path or self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _FILE_MODE)
         try:
             try:
                 fcntl.flock(fd, operation)
@@ -88,15 +91,16 @@ class SessionFile:
     def write(self, token: str) -> bool:
         """Stores `token`; False when the write was dropped because another writer holds the lock
         (that writer is storing a fresh token of its own)."""
-        with self._locked(fcntl.LOCK_EX | fcntl.LOCK_NB) as locked:
-            if not locked:
+        with self._locked(fcntl.LOCK_EX | fcntl.LOCK_NB, self.write_lock_path) as alone:
+            if not alone:
                 return False
-            self._replace(token.encode() + b"\n")
+            with self._locked(fcntl.LOCK_EX):
+                self._replace(token.encode() + b"\n")
             return True
 
     def clear(self) -> None:
-        """Forgets the token (logout); waits for the lock, a logout must not be dropped."""
-        with self._locked(fcntl.LOCK_EX):
+        """Forgets the token (logout); waits for the locks, a logout must not be dropped."""
+        with self._locked(fcntl.LOCK_EX, self.write_lock_path), self._locked(fcntl.LOCK_EX):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self.path)
 
