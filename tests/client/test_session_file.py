@@ -36,7 +36,7 @@ def test_modes_are_0600_and_0700_whatever_the_umask(tmp_path, umask):
 def test_a_too_open_directory_is_tightened(tmp_path):
     directory = tmp_path / "sa"
     directory.mkdir(mode=0o755)
-    os.chmod(directory, 0o755)
+    os.chmod(directory, 0o755)  # noqa: S103 - the too-open directory under test
     SessionFile(directory / "token").write("sac1.x")
     assert _mode(directory) == 0o700
 
