@@ -3,6 +3,9 @@ credentials the SDK fetches itself; and the error hierarchy as callers see it.""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,9 +26,10 @@ from tokens.client import (
 )
 from tokens.client.results import AccessToken, BearerGrant, Decision, IssuedSession, Session
 from tokens.client.session_file import default_token_path
-from tokens.wire.ids import ContainerID
+from tokens.wire.ids import ContainerID, OwnerID
+from tokens.wire.lifetime import Lifetime
 from tokens.wire.offline import session_token_sign
-from tokens.wire.session import ObjectContext, ObjectVerb, SessionToken
+from tokens.wire.session import ObjectContext, ObjectVerb, SessionBody, SessionToken
 from tokens.wire.signature import SoftwareSigner
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -107,7 +111,6 @@ def test_dynamic_session_create_complete_sign_and_trade_with_the_authority_proof
     blank = created.blank_token.session_token()
     assert blank.signature is None and blank.body.session_key.hex() == created.session_key
     owner_id = sdk.owner_list().results[0].neofs_owner_id
-    import dataclasses
 
     from tokens.wire.ids import OwnerID
 
@@ -124,19 +127,11 @@ def test_dynamic_session_create_complete_sign_and_trade_with_the_authority_proof
     )
     assert signature.key == created.session_key and len(signature.data) == 64
     proof = sdk.proof_by_authority(created.id, verb="PUT", container=authority.container)
-    import base64
-
     traded = sdk.trade(subject_token=base64.b64encode(signed.encode()).decode(), proof=proof)
     assert traded.scope == "PUT"
 
 
 def test_static_import_of_a_wallet_signed_token(sdk, authority):
-    import os
-
-    from tokens.wire.ids import OwnerID
-    from tokens.wire.lifetime import Lifetime
-    from tokens.wire.session import SessionBody
-
     wallet = SoftwareSigner()
     owner = authority.owner
     owner.signs_own_tokens = True
