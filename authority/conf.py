@@ -27,6 +27,11 @@ DEFAULTS: dict[str, Any] = {
         "client_session_hmac": 30 * 86400,
     },
     "AUDIT_RETENTION_DAYS": 365,
+    # Client sessions (flow 8): a client token dies after this many idle seconds, and every
+    # token of a login after its absolute lifetime; failed logins allowed per user and address.
+    "CLIENT_TOKEN_IDLE_TIMEOUT": 30 * 60,
+    "CLIENT_TOKEN_MAX_AGE": 12 * 3600,
+    "LOGIN_THROTTLE": "10/minute",
 }
 
 

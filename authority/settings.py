@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "authority.request_context.RequestIdMiddleware",
+    "tokens.api.authentication.ClientTokenMiddleware",  # X-Authority-Token (flow 8)
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -135,6 +136,8 @@ if PRODUCTION:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First: its challenge is the WWW-Authenticate of every 401 (flow 8).
+        "tokens.api.authentication.ClientTokenAuthentication",
         "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -180,6 +183,9 @@ AUTHORITY = {
     "ACCESS_TOKEN_AUDIENCE": env.str("ACCESS_TOKEN_AUDIENCE", default="neofs"),
     "PROOF_WINDOW": env.int("PROOF_WINDOW", default=60),
     "AUDIT_RETENTION_DAYS": env.int("AUDIT_RETENTION_DAYS", default=365),
+    "CLIENT_TOKEN_IDLE_TIMEOUT": env.int("CLIENT_TOKEN_IDLE_TIMEOUT", default=30 * 60),
+    "CLIENT_TOKEN_MAX_AGE": env.int("CLIENT_TOKEN_MAX_AGE", default=12 * 3600),
+    "LOGIN_THROTTLE": env.str("THROTTLE_LOGIN", default="10/minute"),
 }
 
 # The key store (hsm app). Without HSM_BACKEND: PKCS#11 when a module is found (SoftHSM2's by

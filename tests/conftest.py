@@ -157,10 +157,12 @@ def fresh_caches() -> None:
     from authority.ratelimit import window_numbers
     from hsm.selectors import key_cache_clear
     from tokens.services import access_tokens
+    from tokens.services.client_sessions import client_token_cache_clear
     from tokens.services.delegation import delegation_cache_clear
 
     key_cache_clear()
     delegation_cache_clear()
+    client_token_cache_clear()
     window_numbers.clear()
     access_tokens._verifying_keys.clear()
     access_tokens.issued_tokens.clear()

@@ -195,3 +195,15 @@ class BearerGrant(OwnerScoped, models.Model):
     @property
     def container_id(self) -> str:
         return base58.b58encode(bytes(self.container_cid)).decode()
+
+
+class ClientSessionCutoff(models.Model):
+    """A user's logout: client tokens of logins at or before `not_before` no longer work."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="client_session_cutoff"
+    )
+    not_before = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"client sessions of user {self.user_id} before {self.not_before:%Y-%m-%d %H:%M:%S}"

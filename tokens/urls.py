@@ -2,9 +2,12 @@
 
 from django.urls import path
 
-from tokens.api import bearer_grants, dynamic, introspection, sessions, trade, verify
+from tokens.api import auth, bearer_grants, dynamic, introspection, sessions, trade, verify
 
 urlpatterns = [
+    path("auth/login", auth.LoginApi.as_view(), name="auth-login"),
+    path("auth/logout", auth.LogoutApi.as_view(), name="auth-logout"),
+    path("auth/reset-key", auth.ResetKeyApi.as_view(), name="auth-reset-key"),
     path("sessions", sessions.SessionListApi.as_view(), name="session-list"),
     path("sessions/dynamic", dynamic.DynamicSessionCreateApi.as_view(), name="session-dynamic"),
     path("sessions/import", dynamic.SessionImportApi.as_view(), name="session-import"),

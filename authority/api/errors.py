@@ -13,7 +13,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from authority.errors import AuthorityError, Unavailable
+from authority.api.authentication import AUTH_CHALLENGE, AuthorityAPIException
+from authority.errors import AuthDenied, AuthMissing, AuthorityError, Throttled, Unavailable
 from tokens.wire.errors import WireError
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,25 @@ _OUTAGES: tuple[type[Exception], ...] = (
 )
 
 
+def _authentication_error(exc: exceptions.APIException, context: dict[str, Any]) -> AuthorityError:
+    """DRF's own 401s in the three-way terms of flow 8: credentials that no authentication class
+    accepted (an invalid OAuth2 bearer token, say) are denied; none at all are missing."""
+    if isinstance(exc, exceptions.NotAuthenticated):
+        request = context.get("request")
+        if request is None or not request.META.get("HTTP_AUTHORIZATION"):
+            return AuthMissing("Authentication credentials were not provided.")
+        return AuthDenied("The credentials were not accepted.")
+    return AuthDenied(str(exc.detail))
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, AuthorityAPIException):
+        exc = exc.error
+    elif (
+        isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed)
+        and exc.status_code == 401  # DRF makes it 403 where no authenticator can challenge
+    ):
+        exc = _authentication_error(exc, context)
     if isinstance(exc, _OUTAGES):
         logger.warning("backing service unavailable: %s", type(exc).__name__)
         exc = Unavailable("A backing service (database or cache) is unavailable; retry shortly.")
@@ -76,8 +95,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         extra = {"fields": {exc.field: exc.detail}} if exc.field else {}
         detail = f"{exc.field}: {exc.detail}" if exc.field else exc.detail
         error = Response(error_body(exc.code, detail, **extra), status=exc.status)
-        if isinstance(exc, Unavailable):
+        if isinstance(exc, Unavailable | Throttled):
             error["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, AuthMissing | AuthDenied):
+            error["WWW-Authenticate"] = AUTH_CHALLENGE
         return error
     if isinstance(exc, WireError):
         return Response(

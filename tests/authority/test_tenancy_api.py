@@ -257,10 +257,12 @@ def test_unauthenticated_is_401_with_error_body(db):
 
     response = APIClient().get("/api/v1/containers")
     assert response.status_code == 401
-    assert response.json()["error"] == "unauthenticated"
+    assert response.json()["error"] == "auth_missing"  # flow 8's three authentication errors
     bad = APIClient()
     bad.credentials(HTTP_AUTHORIZATION="Bearer nonsense")
-    assert bad.get("/api/v1/containers").status_code == 401
+    refused = bad.get("/api/v1/containers")
+    assert refused.status_code == 401
+    assert refused.json()["error"] == "auth_denied"
 
 
 def test_member_of_no_owner_sees_nothing(db, user_client):

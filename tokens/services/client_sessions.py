@@ -1,0 +1,348 @@
+"""Client sessions (SPEC §4 flow 8, seed 003): the CLI's own login, the client token that rolls
+on every response, logout, and the key reset that ends every client session at once.
+
+A client token is `sac1.<payload>.<mac>`, both parts base64url without padding. The payload is
+version ‖ user id ‖ key record id ‖ login time ‖ issue time ‖ absolute expiry ‖ 32 random bytes
+(times in microseconds since the Unix epoch); the MAC is HMAC-SHA256 over `sac1:` ‖ payload,
+computed inside the HSM under a client-session key (KeyPurpose.CLIENT_SESSION_HMAC). The server
+stores nothing per token. A token works while
+- now - issue time ≤ CLIENT_TOKEN_IDLE_TIMEOUT, now < expiry and now - login ≤ CLIENT_TOKEN_MAX_AGE;
+- its key is active or retired (scheduled rotation retires keys: logins go on) — reset-key
+  destroys every key but the new one, so tokens MACed under them die at once, in every process:
+  the key's state is read from the database with the user on every request;
+- its login is after the user's not-before (logout).
+Every fresh token of a login is MACed under that login's key, never the newest one, so a request
+in flight during a reset or a logout cannot hand out a token that outlives it.
+
+The HSM call to verify a MAC is remembered per process for tokens it confirmed (or minted), as an
+HMAC under a random key of the process's own, never the token; a failed check is never
+remembered. Remembering never skips the time, key-state and not-before checks.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hmac
+import logging
+import math
+import secrets
+import struct
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from authority.cache import count_in_window
+from authority.conf import authority_settings
+from authority.errors import AuthDenied, Throttled
+from authority.lru import LRU
+from authority.principals import Principal
+from authority.request_context import current_request
+from authority.services.audit import audit_record, token_fingerprint
+from hsm.errors import KeyUnusable
+from hsm.models import KeyPurpose, KeyRecord, KeyState
+from hsm.selectors import key_active_cache_clear, key_by_pk_cached
+from hsm.services import key_active_or_generate, key_destroy, key_hmac, key_rotate
+from tokens.models import ClientSessionCutoff
+
+logger = logging.getLogger(__name__)
+
+PREFIX = "sac1"
+VERSION = 1
+NONCE_BYTES = 32
+_PAYLOAD = struct.Struct(">BQQqqq32s")  # version, user, key, login, issued, expires, nonce
+# The only lengths a well-formed token has; anything else is refused before any work.
+_PAYLOAD_CHARS = math.ceil(_PAYLOAD.size * 4 / 3)
+_MAC_CHARS = math.ceil(32 * 4 / 3)
+TOKEN_LENGTH = len(PREFIX) + 1 + _PAYLOAD_CHARS + 1 + _MAC_CHARS
+# An issue time may be this far ahead of this process's clock (another process's clock).
+CLOCK_SKEW = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class ClientSession:
+    """One login's chain of client tokens: whose, under which key, since when, until when."""
+
+    user_id: int
+    key_pk: int
+    login_at: dt.datetime
+    expires_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class IssuedClientToken:
+    token: str
+    session: ClientSession
+    username: str
+
+
+def _micros(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _moment(micros: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(micros / 1_000_000, tz=dt.UTC)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _mac_input(payload: bytes) -> bytes:
+    return f"{PREFIX}:".encode() + payload
+
+
+# --- the per-process memory of confirmed MACs -----------------------------------------------
+
+_LOCAL_KEY = secrets.token_bytes(32)
+_confirmed: LRU[bytes, bool] = LRU()
+
+
+def _local_mac(token: str) -> bytes:
+    return hmac.digest(_LOCAL_KEY, token.encode(), "sha256")
+
+
+def client_token_cache_clear() -> None:
+    """Forget every confirmed token (after a key reset; tests roll their database back)."""
+    _confirmed.clear()
+
+
+# --- issuing and verifying ------------------------------------------------------------------
+
+
+def _client_key(key_pk: int) -> KeyRecord | None:
+    try:
+        key = key_by_pk_cached(key_pk)
+    except KeyRecord.DoesNotExist:
+        return None
+    return key if key.purpose == KeyPurpose.CLIENT_SESSION_HMAC else None
+
+
+def client_session_start(*, user: Any) -> ClientSession:
+    """A new login of `user` under the active client-session key (made on first need)."""
+    key = key_active_or_generate(purpose=KeyPurpose.CLIENT_SESSION_HMAC)
+    now = timezone.now()
+    max_age = dt.timedelta(seconds=authority_settings.CLIENT_TOKEN_MAX_AGE)
+    return ClientSession(user_id=user.pk, key_pk=key.pk, login_at=now, expires_at=now + max_age)
+
+
+def client_token_issue(*, session: ClientSession) -> str:
+    """A fresh token of `session`: its idle time starts now; its expiry stays the login's.
+    KeyUnusable when the login's key has been destroyed (a reset)."""
+    key = _client_key(session.key_pk)
+    if key is None:
+        raise KeyUnusable("The client session's key is gone.")
+    payload = _PAYLOAD.pack(
+        VERSION,
+        session.user_id,
+        session.key_pk,
+        _micros(session.login_at),
+        _micros(timezone.now()),
+        _micros(session.expires_at),
+        secrets.token_bytes(NONCE_BYTES),
+    )
+    mac = key_hmac(key=key, data=_mac_input(payload))
+    token = f"{PREFIX}.{_b64(payload)}.{_b64(mac)}"
+    _confirmed.put(_local_mac(token), True)
+    return token
+
+
+@dataclass(frozen=True)
+class _Claims:
+    session: ClientSession
+    issued_at: dt.datetime
+    payload: bytes
+    mac: bytes
+
+
+def _claims(token: str) -> _Claims | None:
+    """What a token says, unchecked; None when it is not a client token of this version."""
+    if len(token) != TOKEN_LENGTH:
+        return None
+    prefix, _, rest = token.partition(".")
+    encoded_payload, _, encoded_mac = rest.partition(".")
+    if prefix != PREFIX or len(encoded_payload) != _PAYLOAD_CHARS:
+        return None
+    try:
+        payload, mac = _unb64(encoded_payload), _unb64(encoded_mac)
+    except (binascii.Error, ValueError):
+        return None
+    if (
+        len(payload) != _PAYLOAD.size
+        or len(mac) != 32
+        or token
+        != (
+            f"{PREFIX}.{_b64(payload)}.{_b64(mac)}"  # one token, one spelling
+        )
+    ):
+        return None
+    version, user_id, key_pk, login, issued, expires, _nonce = _PAYLOAD.unpack(payload)
+    if version != VERSION:
+        return None
+    try:
+        session = ClientSession(user_id, key_pk, _moment(login), _moment(expires))
+        return _Claims(session, _moment(issued), payload, mac)
+    except (OverflowError, OSError, ValueError):  # times no clock can show
+        return None
+
+
+def _in_time(claims: _Claims, now: dt.datetime) -> bool:
+    idle = dt.timedelta(seconds=authority_settings.CLIENT_TOKEN_IDLE_TIMEOUT)
+    max_age = dt.timedelta(seconds=authority_settings.CLIENT_TOKEN_MAX_AGE)
+    session = claims.session
+    return (
+        session.login_at <= claims.issued_at <= now + CLOCK_SKEW
+        and now - claims.issued_at <= idle
+        and now < session.expires_at
+        and now - session.login_at <= max_age  # a lowered setting applies to live tokens too
+    )
+
+
+def _mac_valid(token: str, claims: _Claims) -> bool:
+    remembered = _local_mac(token)
+    if _confirmed.get(remembered):
+        return True
+    key = _client_key(claims.session.key_pk)
+    if key is None or key.state == KeyState.DESTROYED:
+        return False
+    try:
+        expected = key_hmac(key=key, data=_mac_input(claims.payload))
+    except KeyUnusable:  # destroyed by a reset in another process
+        return False
+    if not hmac.compare_digest(expected, claims.mac):
+        return False
+    _confirmed.put(remembered, True)
+    return True
+
+
+def _live_user(session: ClientSession) -> Any | None:
+    """The token's user if it is active, its key still verifies and it has not logged out since
+    the login: one query."""
+    user = (
+        get_user_model()
+        ._default_manager.filter(pk=session.user_id, is_active=True)
+        .annotate(
+            client_not_before=Subquery(
+                ClientSessionCutoff.objects.filter(user=OuterRef("pk")).values("not_before")[:1]
+            ),
+            client_key_state=Subquery(
+                KeyRecord.objects.filter(
+                    pk=session.key_pk, purpose=KeyPurpose.CLIENT_SESSION_HMAC
+                ).values("state")[:1]
+            ),
+        )
+        .first()
+    )
+    if user is None or user.client_key_state not in (KeyState.ACTIVE, KeyState.RETIRED):
+        return None
+    if user.client_not_before is not None and session.login_at <= user.client_not_before:
+        return None
+    return user
+
+
+def client_token_verify(*, token: str) -> tuple[Any, ClientSession]:
+    """The user and login of a client token; AuthDenied for anything that is not a live one."""
+    claims = _claims(token)
+    if claims is None or not _in_time(claims, timezone.now()):
+        raise AuthDenied("The client token is unknown or has expired; log in again.")
+    if not _mac_valid(token, claims):
+        raise AuthDenied("The client token is unknown or has expired; log in again.")
+    user = _live_user(claims.session)
+    if user is None:
+        raise AuthDenied("The client token is unknown or has expired; log in again.")
+    return user, claims.session
+
+
+# --- passwords, throttled -------------------------------------------------------------------
+
+
+def _rate() -> tuple[int, int]:
+    """LOGIN_THROTTLE as (failures allowed, window seconds), spelt as DRF's rates: `10/minute`."""
+    count, _, period = str(authority_settings.LOGIN_THROTTLE).partition("/")
+    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
+
+
+def _failure_counters(username: str, address: str | None) -> list[str]:
+    # Fingerprints: the cache holds no user names (nor addresses) in the clear.
+    counters = [f"client-login:user:{token_fingerprint(username)}"]
+    if address:
+        counters.append(f"client-login:address:{token_fingerprint(address)}")
+    return counters
+
+
+def client_password_authenticate(*, username: str, password: str) -> Any:
+    """The active user with this username and password; AuthDenied otherwise, audited and
+    counted. Throttled once a user name or a client address has failed LOGIN_THROTTLE times in
+    the current window (checked before the password, so a throttled guess learns nothing)."""
+    limit, duration = _rate()
+    now = timezone.now().timestamp()
+    window = int(now // duration)
+    address = current_request().client_address
+    counters = _failure_counters(username, address)
+    if any(cache.get(f"{counter}:{window}", 0) >= limit for counter in counters):
+        retry_after = max(1, math.ceil((window + 1) * duration - now))
+        raise Throttled("Too many failed logins; retry later.", retry_after=retry_after)
+    user = authenticate(username=username, password=password)
+    if user is None:
+        for counter in counters:
+            count_in_window(f"{counter}:{window}", duration + 1)
+        audit_record(
+            actor=Principal(system="client-login"), owner=None, action="client_session.login",
+            object_type="user", object_id="", outcome="denied",
+            detail={"username_fingerprint": token_fingerprint(username)},
+        )  # fmt: skip
+        raise AuthDenied("Wrong user name or password.")
+    audit_record(
+        actor=Principal(user=user), owner=None, action="client_session.login",
+        object_type="user", object_id=user.get_username(),
+    )  # fmt: skip
+    return user
+
+
+def client_session_login(*, username: str, password: str) -> IssuedClientToken:
+    """POST /api/v1/auth/login: a password for the first token of a new login."""
+    user = client_password_authenticate(username=username, password=password)
+    session = client_session_start(user=user)
+    return IssuedClientToken(client_token_issue(session=session), session, user.get_username())
+
+
+# --- ending sessions ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def client_session_logout(*, user: Any) -> None:
+    """Ends every login of `user` so far, in every process (the not-before is read with the
+    user on each request)."""
+    ClientSessionCutoff.objects.update_or_create(user=user, defaults={"not_before": timezone.now()})
+    audit_record(
+        actor=Principal(user=user), owner=None, action="client_session.logout",
+        object_type="user", object_id=user.get_username(),
+    )  # fmt: skip
+
+
+def client_session_key_reset(*, actor: Principal) -> KeyRecord:
+    """A new client-session key, and every other one destroyed: every client token of every
+    user stops working at once, in every process (each request reads its key's state)."""
+    with transaction.atomic():
+        new = key_rotate(purpose=KeyPurpose.CLIENT_SESSION_HMAC, actor=actor)
+        for old in KeyRecord.objects.filter(
+            purpose=KeyPurpose.CLIENT_SESSION_HMAC, owner=None, state=KeyState.RETIRED
+        ):
+            key_destroy(key=old, actor=actor)
+        audit_record(
+            actor=actor, owner=None, action="client_session.reset_key", object_type="key",
+            object_id=new.label,
+        )  # fmt: skip
+    client_token_cache_clear()
+    key_active_cache_clear()
+    return new
