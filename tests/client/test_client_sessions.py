@@ -37,7 +37,10 @@ def alice(authority, member):
 
 @pytest.fixture
 def user_sdk(authority):
-    client = Client(authority.url, session_file=SessionFile(authority.token_path))
+    # No write-back pacing, so that each call's fresh token shows in the file.
+    client = Client(
+        authority.url, session_file=SessionFile(authority.token_path, refresh_interval=0)
+    )
     yield client
     client.close()
 

@@ -132,3 +132,14 @@ def test_eight_processes_never_see_a_torn_or_empty_token(tmp_path):
     assert _mode(session_file.path) == 0o600 and _mode(session_file.path.parent) == 0o700
     leftovers = [p.name for p in session_file.path.parent.iterdir() if p.name.startswith(".token-")]
     assert leftovers == []
+
+
+def test_write_back_is_paced_but_login_writes_are_not(tmp_path):
+    session_file = SessionFile(tmp_path / "token", refresh_interval=0.5)
+    assert session_file.write("sac1.login")
+    assert session_file.refresh("sac1.fresh") is False  # the stored token is brand new
+    assert session_file.read() == "sac1.login"
+    time.sleep(0.6)
+    assert session_file.refresh("sac1.fresh") is True
+    assert session_file.read() == "sac1.fresh"
+    assert session_file.write("sac1.again") and session_file.read() == "sac1.again"

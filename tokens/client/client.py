@@ -144,7 +144,9 @@ class Client:
                 method, path, headers=headers, json=json, data=data, params=params
             )
             fresh = response.headers.get(AUTHORITY_TOKEN_HEADER)
-            if fresh:
+            if fresh and isinstance(self.credentials, SessionFileToken):
+                self.session_file.refresh(fresh)  # the file's own token just worked: paced
+            elif fresh:
                 self.session_file.write(fresh)
             if response.status_code == 401 and authorization and self.credentials.refused():
                 continue
