@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import functools
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -19,30 +20,43 @@ from tokens.wire.session import SessionToken
 T = TypeVar("T")
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _datetime(value: Any) -> Any:
+    return None if value is None else dt.datetime.fromisoformat(value)
 
 
-def _value(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _neofs_token(value: Any) -> Any:
+    return None if value is None else NeoFSToken(binary=value["binary"], json=value["json"])
+
+
+def _tuple(value: Any) -> Any:
+    return None if value is None else tuple(value)
+
+
+def _converter(hint: Any) -> Callable[[Any], Any] | None:
     if hint in (dt.datetime, dt.datetime | None):
-        return dt.datetime.fromisoformat(value)
+        return _datetime
     if hint in (NeoFSToken, NeoFSToken | None):
-        return NeoFSToken(binary=value["binary"], json=value["json"])
-    if hint in (tuple[str, ...],):
-        return tuple(value)
-    return value
+        return _neofs_token
+    if hint == tuple[str, ...]:
+        return _tuple
+    return None
+
+
+@functools.cache
+def _plan(cls: type) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+    """(field, converter) of a result class, worked out once: `build` runs on every call."""
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        (f.name, _converter(hints[f.name])) for f in dataclasses.fields(cls) if f.name != "raw"
+    )
 
 
 def build(cls: type[T], body: dict[str, Any]) -> T:
     """An instance of the dataclass `cls` from an API body; fields the body lacks take defaults."""
-    hints = _hints(cls)  # type: ignore[arg-type]
     values = {
-        f.name: _value(hints[f.name], body[f.name])
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.name in body and f.name != "raw"
+        name: convert(body[name]) if convert else body[name]
+        for name, convert in _plan(cls)  # type: ignore[arg-type]
+        if name in body
     }
     return cls(**values, raw=body)  # type: ignore[call-arg]
 
