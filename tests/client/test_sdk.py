@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from authority.models import Role
 from tokens.client import (
     AuthDenied,
     AuthMissing,
@@ -22,6 +23,7 @@ from tokens.client import (
     InvalidInput,
     NotFound,
     SessionFile,
+    Throttled,
     Unavailable,
 )
 from tokens.client.results import AccessToken, BearerGrant, Decision, IssuedSession, Session
@@ -231,3 +233,37 @@ def test_default_session_file_path_follows_xdg_and_the_override():
     assert default_token_path({"XDG_STATE_HOME": "/s"}) == Path("/s/session-authority/token")
     assert default_token_path({"SA_TOKEN_PATH": "/x/t", "XDG_STATE_HOME": "/s"}) == Path("/x/t")
     assert default_token_path({}).parts[-4:] == (".local", "state", "session-authority", "token")
+
+
+def test_429_is_retried_after_its_retry_after_and_bounded(authority, settings, tmp_path, member):
+    """Failed logins are throttled (429 + Retry-After): the SDK waits as told, a bounded number
+    of times, then raises Throttled carrying the server's Retry-After."""
+
+    settings.AUTHORITY = {**settings.AUTHORITY, "LOGIN_THROTTLE": "2/minute"}
+    user = member(authority.owner, Role.OPERATOR)
+    waits: list[float] = []
+    client = Client(
+        authority.url,
+        session_file=SessionFile(tmp_path / "t"),
+        sleep=waits.append,
+        max_retries=2,
+        max_retry_wait=120,
+    )
+    for _ in range(2):
+        with pytest.raises(AuthDenied):
+            client.login(username=user.username, password="wrong")
+    assert waits == []
+    with pytest.raises(Throttled) as caught:
+        client.login(username=user.username, password="wrong")
+    assert caught.value.status == 429 and 0 < caught.value.retry_after <= 60
+    assert waits == [caught.value.retry_after] * 2  # two retries, each after Retry-After
+    impatient = Client(
+        authority.url,
+        session_file=SessionFile(tmp_path / "t"),
+        sleep=waits.append,
+        max_retry_wait=0.5,
+    )
+    waits.clear()
+    with pytest.raises(Throttled):
+        impatient.login(username=user.username, password="wrong")
+    assert waits == []  # the server asks for longer than this caller waits: no retry
