@@ -4,6 +4,7 @@ pseudo-terminal; 8 processes × 50 calls through one session file."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import subprocess
@@ -154,6 +155,8 @@ def test_retry_loop_on_a_terminal(authority, alice):
         sys.executable, ["-m", "tokens.client", "session", "list"], env=env, cwd=str(ROOT),
         timeout=60, encoding="utf-8",
     )  # fmt: skip
+    transcript = io.StringIO()
+    child.logfile_read = transcript  # everything the terminal shows
     child.expect(f"Password for {alice.username}: ")
     child.sendline("wrong password")
     child.expect("Wrong password; try again")
@@ -163,7 +166,8 @@ def test_retry_loop_on_a_terminal(authority, alice):
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    assert "wrong password" not in child.before  # no echo
+    assert "wrong password" not in transcript.getvalue()  # no echo
+    assert PASSWORD not in transcript.getvalue()
     assert authority.token_path.read_text().startswith("sac1.")
 
 
