@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep bench-verify clean
+.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep bench-verify bench-sdk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 ## Benchmarks: print figures and ratios.
-bench: bench-wire bench-hsm bench-verify bench-trade bench-sweep
+bench: bench-wire bench-hsm bench-verify bench-trade bench-sweep bench-sdk
 
 bench-wire: $(STAMP)
 	$(PY) benchmarks/wire_verify.py
@@ -57,6 +57,9 @@ bench-sweep: setup
 
 bench-verify: setup
 	$(PY) benchmarks/verify_rate.py
+
+bench-sdk: $(STAMP)
+	$(PY) benchmarks/sdk_calls.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

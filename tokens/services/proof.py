@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from authority.conf import authority_settings
 from authority.errors import BadCredentials, InvalidInput
+from tokens.wire.proof import proof_message
 from tokens.wire.signature import Scheme, Signature, verify
 
 
@@ -21,10 +22,6 @@ class Proof:
     time: int
     nonce: str
     signature: bytes
-
-
-def proof_message(session_id: uuid.UUID, time: int, nonce: str) -> bytes:
-    return f"trade:{session_id}:{time}:{nonce}".encode()
 
 
 def proof_check(*, session_id: uuid.UUID, session_key: bytes, proof: Proof) -> None:
