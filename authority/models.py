@@ -93,6 +93,7 @@ class Membership(OwnerScoped, models.Model):
                     | models.Q(user__isnull=True, application__isnull=False)
                 ),
                 name="membership_user_xor_application",
+                violation_error_message="A membership names either a user or an application.",
             ),
             models.UniqueConstraint(fields=["owner", "user"], name="membership_unique_user"),
             models.UniqueConstraint(

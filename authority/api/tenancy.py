@@ -26,6 +26,8 @@ from authority.services.containers import (
     container_update,
 )
 from authority.services.eacl_tables import (
+    UNCHANGED,
+    Unchanged,
     eacl_table_create,
     eacl_table_delete,
     eacl_table_to_wire,
@@ -244,9 +246,16 @@ class EACLTableDetailApi(APIView):
         actor = principal(request)
         row = selectors.eacl_table_get(principal=actor, public_id=table_id)
         data = valid_data(self.EACLTableUpdateInput, request)
+        if "owner" in data and data["owner"] != row.owner.slug:
+            raise InvalidInput("A table stays with its owner.", field="owner")
+        container: Container | None | Unchanged = UNCHANGED
+        if "container" in data:
+            cid = data["container"]
+            container = selectors.container_get(principal=actor, cid=cid) if cid else None
         row = eacl_table_update(
-            actor=actor, eacl_table=row, name=data.get("name"), table=data.get("wire_table")
-        )
+            actor=actor, eacl_table=row, name=data.get("name"), container=container,
+            table=data.get("wire_table"),
+        )  # fmt: skip
         return Response(EACLTableOutput(_reload(request, row)).data)
 
     @extend_schema(responses={204: None}, operation_id="eacl_tables_destroy")

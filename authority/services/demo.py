@@ -11,7 +11,7 @@ from oauth2_provider.models import Application
 
 from authority.models import Container, EACLTable, Owner, Role
 from authority.principals import SYSTEM, Principal
-from authority.services.containers import container_create
+from authority.services.containers import ContainerChanges, container_create, container_update
 from authority.services.eacl_tables import eacl_table_create
 from authority.services.owners import membership_set, owner_create
 from tokens.wire import eacl as wire
@@ -64,6 +64,11 @@ def demo_load() -> dict[str, Any]:
                 container=container,
                 table=wire.Table(container_id=None, records=parse_rules(DEMO_RULES)),
             )
+        if container.eacl_table_id is None:  # the demo's rules apply to the demo's container
+            container_update(
+                actor=Principal(user=user), container=container,
+                changes=ContainerChanges(eacl_table=table),
+            )  # fmt: skip
         result[slug] = {
             "owner": slug,
             "user": {"username": user.username, "password": password},

@@ -217,3 +217,25 @@ def test_api_and_admin_agree_for_a_superuser(world, user_client, globex):
     assert slugs == {"acme", "globex"}
     container = ContainerFactory(owner=globex)
     assert client.get(f"/api/v1/containers/{container.container_id}").status_code == 200
+
+
+def test_api_rebinds_an_eacl_table_by_the_same_rules_as_the_admin(
+    world, acme, globex, service_client
+):
+    """PATCH applies `container` (it was ignored) through the same service check."""
+    client = service_client(acme, Role.ADMIN)
+    table = world["acme"]["table"]
+    spare = ContainerFactory(owner=acme)
+    url = f"/api/v1/eacl-tables/{table.public_id}"
+    moved = client.patch(url, {"container": spare.container_id}, format="json")
+    assert moved.status_code == 200, moved.content
+    assert moved.json()["container"] == spare.container_id
+    foreign = client.patch(
+        url, {"container": world["globex"]["container"].container_id}, format="json"
+    )
+    assert foreign.status_code == 404  # another tenant's container is invisible
+    assert client.patch(url, {"owner": "globex"}, format="json").status_code == 400
+    unbound = client.patch(url, {"container": None}, format="json")
+    assert unbound.status_code == 200 and unbound.json()["container"] is None
+    table.refresh_from_db()
+    assert table.owner == acme and table.container is None

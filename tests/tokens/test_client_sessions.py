@@ -221,6 +221,8 @@ def test_a_token_under_another_purposes_key_is_denied(people, clock):
         "Token",
         "Token two words",
         "Token " + "a" * 5000,
+        "Bearer two words",
+        "Bearer",
     ],
 )
 def test_malformed_authorization_is_auth_format_400(people, authorization):

@@ -78,7 +78,9 @@ class ClientTokenAuthentication(BaseAuthentication):
         try:
             scheme, credentials = authorization_parse(header)
             if scheme == "bearer":
-                return None
+                if not _TOKEN_TEXT.fullmatch(credentials):  # RFC 6750 §2.1: one b64token
+                    raise AuthFormat("A bearer token is one word of token characters.")
+                return None  # OAuth2Authentication's
             if scheme == "token":
                 if not _TOKEN_TEXT.fullmatch(credentials):
                     raise AuthFormat("A client token is one word of token characters.")

@@ -23,6 +23,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -55,9 +56,13 @@ class SessionFile:
         self.write_lock_path = self.path.with_name(self.path.name + ".write.lock")
 
     def _directory(self) -> None:
+        """The file's own directory is 0700. A shared directory the user named (sticky, like
+        /tmp, or someone else's) is left as it is: the file itself is 0600 all the same."""
         directory = self.path.parent
         directory.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
-        if directory.stat().st_mode & 0o777 != _DIRECTORY_MODE:
+        found = directory.stat()
+        shared = bool(found.st_mode & stat.S_ISVTX) or found.st_uid != os.geteuid()
+        if not shared and found.st_mode & 0o777 != _DIRECTORY_MODE:
             os.chmod(directory, _DIRECTORY_MODE)
 
     @contextlib.contextmanager
