@@ -67,8 +67,9 @@ DECLARATIONS = {d.name: d for d in (
              bound=1_000, ttl=KEY_TTL, events=(Event.KEY_DESTROYED,)),
     # Entries carry their own expiry (the access token's); the key includes the session's access
     # generation, which a revocation bumps in the database.
+    # KEY_TTL too: another process's cached tokens of a key destroyed here stop within it.
     _declare("tokens.issued_tokens", "access tokens by (session, generation, scope, audience)",
-             bound=10_000, events=(Event.KEY_DESTROYED,)),
+             bound=10_000, ttl=KEY_TTL, events=(Event.KEY_DESTROYED,)),
     # Facts that never change (owner, secret digest, verbs) and the access generation the trade's
     # statement checks again in the database: nothing to invalidate.
     _declare("tokens.known_sessions", "what a full trade learnt of a delegation session",
@@ -86,6 +87,10 @@ DECLARATIONS = {d.name: d for d in (
     # updated_at, so an edit is a new key at once, in every process; old versions age out.
     _declare("authority.eacl_wire_tables", "stored eACL tables converted to tokens.wire tables",
              bound=64, events=()),
+    _declare("tokens.active_sql", "the active-session condition compiled, by database vendor",
+             bound=None, events=()),
+    _declare("tokens.client_session_statement", "the client-token check's statement",
+             bound=None, events=()),
     _declare("authority.row_converters", "column converters by connection and column list",
              bound=None, events=()),
     # Keyed by the settings the keys derive from: a changed setting is a new entry.

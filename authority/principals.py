@@ -16,6 +16,7 @@ class Principal:
     application: Any = None
     system: str = ""  # a named actor that is neither, e.g. "scheduler" or a session holder
     internal: bool = False  # the authority itself (commands, schedules): sees every owner
+    console: bool = False  # acting through the operator console (the admin site)
 
     @property
     def label(self) -> str:
@@ -32,12 +33,15 @@ class Principal:
 
     @property
     def sees_everything(self) -> bool:
-        """The authority's own actors and active superusers see every owner's rows (as owner
-        admins); everyone else sees through memberships (authority.scoping)."""
+        """The authority's own actors, and active superusers in the operator console, see every
+        owner's rows (as owner admins); everyone else — superusers through the API included —
+        sees through memberships (authority.scoping). A superuser's API credential (a password,
+        a client token, an OAuth2 token of any application) thus reaches no more than its
+        memberships, as before the console had its own rule."""
         if self.application is not None:
             return False
         if self.user is not None:
-            return bool(self.user.is_active and self.user.is_superuser)
+            return self.console and bool(self.user.is_active and self.user.is_superuser)
         return self.internal
 
     def same_as(self, *, user_id: int | None, application_id: int | None) -> bool:

@@ -5,8 +5,8 @@ its `visible_to(principal, roles=…)` is what selectors, services, API views an
 forms, foreign-key pickers, autocompletes, actions) all call:
 
 - a principal sees the rows of the owners it is a member of — with one of `roles`, when given;
-- a superuser, and the authority's own internal actors (`SYSTEM`, schedules), see every row and
-  act as an owner admin;
+- the authority's own internal actors (`SYSTEM`, schedules), and a superuser in the operator
+  console (the admin), see every row and act as an owner admin;
 - anything else sees nothing.
 
 The path from a model to its owner is the model's `owner_path` (`""` on Owner itself).
@@ -91,7 +91,10 @@ def _member_candidates(principal: Principal, model: type[Model]) -> QuerySet[Any
     # One Q in one filter(): the administering membership is one row of the join.
     prefix = "memberships__owner__memberships__"
     administered = principal.membership_q(prefix) & Q(**{f"{prefix}role__in": sorted(ADMIN_ROLES)})
-    return everyone.filter(administered | Q(memberships__isnull=True)).distinct()
+    unaffiliated = Q(memberships__isnull=True)
+    if model is get_user_model():  # the service's operators are no tenant's to name
+        unaffiliated &= Q(is_superuser=False)
+    return everyone.filter(administered | unaffiliated).distinct()
 
 
 def users_visible_to(principal: Principal) -> QuerySet[Any]:

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from authority.admin.scoping import (
@@ -19,7 +18,7 @@ from authority.admin.scoping import (
 from authority.errors import AuthorityError
 from tokens.models import BearerGrant, RenewalSchedule, Session
 from tokens.services.bearer_grants import bearer_grant_revoke
-from tokens.services.renewals import renewal_schedule_update, renewal_schedules_run
+from tokens.services.renewals import renewal_schedule_update, renewal_schedules_run_now
 from tokens.services.sessions import session_cancel, session_renew
 
 
@@ -92,8 +91,12 @@ class RenewalScheduleAdmin(OwnerScopedAdmin):
 
     @admin.action(description="Run now")
     def run_now(self, request: HttpRequest, queryset: Any) -> None:
-        self.writable(request, queryset).filter(active=True).update(next_run_at=timezone.now())
-        ran = renewal_schedules_run()
+        schedules = list(self.writable(request, queryset).select_related("session__owner"))
+        try:
+            ran = renewal_schedules_run_now(actor=actor(request), schedules=schedules)
+        except AuthorityError as exc:
+            self.message_user(request, exc.detail, messages.ERROR)
+            return
         self.message_user(request, f"Ran {ran} schedule(s); see their outcome.", messages.SUCCESS)
 
 

@@ -11,6 +11,7 @@ from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from authority.caches import registry
 from authority.scoping import OwnerScoped, OwnerScopedQuerySet
 
 
@@ -80,6 +81,7 @@ class SessionQuerySet(OwnerScopedQuerySet["Session"]):
 
 
 _ACTIVE_SQL: dict[str, str] = {}
+registry.attach("tokens.active_sql", clear=_ACTIVE_SQL.clear)
 
 
 class Session(OwnerScoped, models.Model):

@@ -32,7 +32,8 @@ from authority.scoping import OwnerScoped, applications_visible_to, users_visibl
 
 
 def actor(request: HttpRequest) -> Principal:
-    return Principal(user=request.user)
+    """The operator, as the console's principal (a superuser sees every owner here)."""
+    return Principal(user=request.user, console=True)
 
 
 def writable_owner_ids(request: HttpRequest, roles: frozenset[Role]) -> set[int] | None:

@@ -29,7 +29,7 @@ def test_visible_to_follows_memberships_and_roles(world, member, acme, globex):
 
 
 def test_superusers_and_the_authority_see_every_owner_others_nothing(world, acme, globex):
-    superuser = Principal(user=UserFactory(is_superuser=True))
+    superuser = Principal(user=UserFactory(is_superuser=True), console=True)
     for principal in (superuser, SYSTEM):
         assert set(Owner.objects.visible_to(principal)) == {acme, globex}
         assert principal_role(principal, globex) == Role.ADMIN
@@ -38,7 +38,7 @@ def test_superusers_and_the_authority_see_every_owner_others_nothing(world, acme
     assert not Owner.objects.visible_to(holder).exists()
     assert principal_role(holder, acme) is None
     inactive = UserFactory(is_superuser=True, is_active=False)
-    assert not Owner.objects.visible_to(Principal(user=inactive)).exists()
+    assert not Owner.objects.visible_to(Principal(user=inactive, console=True)).exists()
 
 
 def test_sessions_and_keys_are_scoped_by_the_same_queryset(world, member, acme, globex):
@@ -210,13 +210,20 @@ def test_owner_autocomplete_offers_only_owners_the_form_may_write(world, member,
     assert [r["text"] for r in response.json()["results"]] == ["acme"]
 
 
-def test_api_and_admin_agree_for_a_superuser(world, user_client, globex):
-    """One rule: a superuser sees every owner in the API as in the admin."""
-    client = user_client(UserFactory(is_superuser=True))
+def test_a_superuser_sees_every_owner_in_the_console_and_its_own_in_the_api(
+    world, user_client, acme, globex
+):
+    """The console is the service operator's; an API credential of a superuser (a password, a
+    client token, any application's OAuth2 token) reaches its memberships only, as before."""
+    superuser = UserFactory(is_superuser=True)
+    MembershipFactory(owner=acme, user=superuser, role=Role.VIEWER)
+    client = user_client(superuser)
     slugs = {o["slug"] for o in client.get("/api/v1/owners").json()["results"]}
-    assert slugs == {"acme", "globex"}
+    assert slugs == {"acme"}
     container = ContainerFactory(owner=globex)
-    assert client.get(f"/api/v1/containers/{container.container_id}").status_code == 200
+    assert client.get(f"/api/v1/containers/{container.container_id}").status_code == 404
+    page = login(superuser).get("/admin/authority/owner/").content.decode()
+    assert "globex" in page and "acme" in page
 
 
 def test_api_rebinds_an_eacl_table_by_the_same_rules_as_the_admin(

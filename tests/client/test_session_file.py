@@ -41,15 +41,16 @@ def test_a_too_open_directory_is_tightened(tmp_path):
     assert _mode(directory) == 0o700
 
 
-def test_a_shared_sticky_directory_is_left_as_it_is(tmp_path):
-    """SA_TOKEN_PATH=/tmp/token must not take /tmp away from everyone else."""
+def test_a_shared_sticky_directory_is_refused_and_left_as_it_is(tmp_path):
+    """SA_TOKEN_PATH=/tmp/token must neither take /tmp away from everyone else nor keep a token
+    where anyone could plant one."""
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chmod(shared, 0o1777)  # noqa: S103 - a /tmp-like directory under test
-    session_file = SessionFile(shared / "token")
-    assert session_file.write("sac1.x")
+    with pytest.raises(PermissionError):
+        SessionFile(shared / "token").write("sac1.x")
     assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
-    assert _mode(session_file.path) == 0o600
+    assert not (shared / "token").exists()
 
 
 def test_missing_or_empty_file_reads_as_no_token(tmp_path):

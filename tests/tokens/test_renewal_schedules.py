@@ -123,3 +123,31 @@ def test_the_api_keeps_working_with_the_broker_down(
         reset_pool()
     assert sent and trade.status_code == 200 and cancel.status_code == 200
     assert "Broker unavailable; authority.seal_audit_log left to its schedule" in caplog.text
+
+
+def test_run_now_in_the_admin_runs_only_the_chosen_schedules_and_audits(world, scheduled, issue):
+    """The admin's "Run now" goes through a service: the selected schedules run (audited), and a
+    due schedule the operator did not pick is left to the scheduler."""
+    from django.test import Client
+
+    from authority.models import Role
+    from tests.factories import MembershipFactory
+
+    other = issue()
+    world["operator"].post(f"/api/v1/sessions/{other['id']}/renewal-schedule", {}, format="json")
+    past = timezone.now() - dt.timedelta(seconds=1)
+    RenewalSchedule.objects.update(next_run_at=past)  # both due
+    admin = MembershipFactory(owner=scheduled.owner, role=Role.ADMIN).user
+    client = Client()
+    client.force_login(admin)
+    chosen = scheduled.renewal_schedule
+    response = client.post(
+        "/admin/tokens/renewalschedule/",
+        {"action": "run_now", "_selected_action": [chosen.pk]},
+    )
+    assert response.status_code == 302
+    chosen.refresh_from_db()
+    assert chosen.last_run_at is not None
+    untouched = RenewalSchedule.objects.get(session_id=other["id"])
+    assert untouched.last_run_at is None
+    assert scheduled.owner.audit_events.filter(action="renewal_schedule.run_now").count() == 1

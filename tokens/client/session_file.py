@@ -56,13 +56,19 @@ class SessionFile:
         self.write_lock_path = self.path.with_name(self.path.name + ".write.lock")
 
     def _directory(self) -> None:
-        """The file's own directory is 0700. A shared directory the user named (sticky, like
-        /tmp, or someone else's) is left as it is: the file itself is 0600 all the same."""
+        """The file's own directory, 0700. A directory others may write to or own (a sticky
+        one like /tmp, or another user's) is refused rather than tightened: it is not ours to
+        change, and anyone there could plant a token or hold the lock."""
         directory = self.path.parent
         directory.mkdir(mode=_DIRECTORY_MODE, parents=True, exist_ok=True)
         found = directory.stat()
-        shared = bool(found.st_mode & stat.S_ISVTX) or found.st_uid != os.geteuid()
-        if not shared and found.st_mode & 0o777 != _DIRECTORY_MODE:
+        if found.st_mode & stat.S_ISVTX or found.st_uid != os.geteuid():
+            raise PermissionError(
+                errno.EACCES,
+                "not a directory of your own; choose another SA_TOKEN_PATH",
+                str(directory),
+            )
+        if found.st_mode & 0o777 != _DIRECTORY_MODE:
             os.chmod(directory, _DIRECTORY_MODE)
 
     @contextlib.contextmanager

@@ -259,6 +259,9 @@ def _live_user_statement() -> tuple[str, tuple[str, ...]]:
     return sql, tuple(field.attname for field in fields)
 
 
+registry.attach("tokens.client_session_statement", clear=_live_user_statement.cache_clear)
+
+
 def _live_user(session: ClientSession) -> Any | None:
     """The login's user if it is active, the login's key still verifies (active or retired: not
     destroyed by a reset) and the user has not logged out since the login: one query."""

@@ -62,13 +62,22 @@ def renewal_schedule_create(
     return schedule
 
 
-def renewal_schedules_run(*, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE) -> int:
-    """Runs every due schedule once; returns how many ran."""
+def renewal_schedules_run(
+    *, now: dt.datetime | None = None, batch_size: int = BATCH_SIZE,
+    only: list[int] | None = None,
+) -> int:  # fmt: skip
+    """Runs every due schedule (of `only`, when given: primary keys) once; returns how many
+    ran."""
     ran = 0
+    schedules = (
+        RenewalSchedule.objects.all()
+        if only is None
+        else RenewalSchedule.objects.filter(pk__in=only)
+    )
     while True:
         with transaction.atomic():
             due = list(
-                RenewalSchedule.objects.select_for_update(skip_locked=True, of=("self",))
+                schedules.select_for_update(skip_locked=True, of=("self",))
                 .select_related(
                     "session__owner", "session__renewer_user", "session__renewer_application"
                 )
@@ -126,3 +135,24 @@ def renewal_schedule_update(
         object_id=str(session.id), detail={"stop_at": stop_at, "active": active},
     )  # fmt: skip
     return schedule
+
+
+def renewal_schedules_run_now(*, actor: Principal, schedules: list[RenewalSchedule]) -> int:
+    """Runs these active schedules at once, each only if the actor may set it (the renewer, or
+    an owner admin); returns how many ran."""
+    now = timezone.now()
+    chosen = []
+    with transaction.atomic():
+        for schedule in schedules:
+            session = schedule.session
+            if not actor.same_as(
+                user_id=session.renewer_user_id, application_id=session.renewer_application_id
+            ):
+                require_role(actor, session.owner, ADMIN_ROLES)
+            chosen.append(schedule.pk)
+            audit_record(
+                actor=actor, owner=session.owner, action="renewal_schedule.run_now",
+                object_type="session", object_id=str(session.id),
+            )  # fmt: skip
+        RenewalSchedule.objects.filter(pk__in=chosen, active=True).update(next_run_at=now)
+    return renewal_schedules_run(now=now, only=chosen)
