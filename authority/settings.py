@@ -196,6 +196,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Not a check: a saved new password ends the user's client tokens (flow 8).
+    {"NAME": "tokens.services.client_sessions.PasswordChangeEndsClientSessions"},
 ]
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

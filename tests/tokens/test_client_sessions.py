@@ -283,6 +283,23 @@ def test_logout_ends_every_token_of_that_user_only(people, clock):
     assert _call(_token(people["alice"])).status_code == 200  # a new login works
 
 
+def test_a_password_change_ends_every_token_of_that_user_only(people, clock):
+    """A token stolen before a password reset dies with the old password."""
+    alice = people["alice"]
+    stolen = _token(alice)
+    bob = _token(people["bob"])
+    clock.advance(seconds=5)
+    alice.set_password("another correct horse")
+    alice.save()
+    assert _call(stolen).json()["error"] == "auth_denied"
+    assert _call(bob).status_code == 200
+    assert AuditEvent.objects.filter(action="client_session.password_changed").exists()
+    clock.advance(seconds=1)
+    fresh = _login(alice.username, "another correct horse")
+    assert fresh.status_code == 200
+    assert _call(fresh.json()["token"]).status_code == 200
+
+
 def test_reset_key_ends_every_users_tokens_at_once(people, clock):
     tokens = {name: _token(people[name]) for name in ("alice", "bob", "viewer", "root")}
     for token in tokens.values():  # confirmed, so remembered by this process

@@ -346,14 +346,31 @@ def client_session_login(*, username: str, password: str) -> IssuedClientToken:
 
 
 @transaction.atomic
-def client_session_logout(*, user: Any) -> None:
+def client_session_logout(*, user: Any, action: str = "client_session.logout") -> None:
     """Ends every login of `user` so far, in every process (the not-before is read with the
     user on each request)."""
     ClientSessionCutoff.objects.update_or_create(user=user, defaults={"not_before": timezone.now()})
     audit_record(
-        actor=Principal(user=user), owner=None, action="client_session.logout",
+        actor=Principal(user=user), owner=None, action=action,
         object_type="user", object_id=user.get_username(),
     )  # fmt: skip
+
+
+class PasswordChangeEndsClientSessions:
+    """Django calls every password validator's `password_changed` when a user's new password is
+    saved (`set_password` then `save`): the one hook Django gives for it. A changed password ends
+    the user's client sessions, as a logout does, so a token stolen before a reset dies with the
+    old password. It validates nothing."""
+
+    def validate(self, password: str, user: Any = None) -> None:
+        return None
+
+    def password_changed(self, password: str, user: Any = None) -> None:
+        if user is not None and user.pk is not None:
+            client_session_logout(user=user, action="client_session.password_changed")
+
+    def get_help_text(self) -> str:
+        return ""
 
 
 def client_session_key_reset(*, actor: Principal) -> KeyRecord:
