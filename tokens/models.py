@@ -51,6 +51,18 @@ def _expired_at(now: dt.datetime) -> models.Q:
 _CANCELLED = models.Q(cancelled_at__isnull=False)
 
 
+def session_state(
+    *, cancelled_at: dt.datetime | None, expires_at: dt.datetime, now: dt.datetime
+) -> SessionState:
+    """The state of a session with these fields at `now`: `_active_at` and its siblings in
+    Python (`Session.state_at`, and readers that fetched only these two fields)."""
+    if cancelled_at is not None:
+        return SessionState.CANCELLED
+    if expires_at <= now:
+        return SessionState.EXPIRED
+    return SessionState.ACTIVE
+
+
 class SessionQuerySet(OwnerScopedQuerySet["Session"]):
     def active(self, now: dt.datetime) -> SessionQuerySet:
         return self.filter(_active_at(now))
@@ -158,12 +170,9 @@ class Session(OwnerScoped, models.Model):
 
     def state_at(self, moment: dt.datetime | None = None) -> SessionState:
         """The state `SessionQuerySet` filters by (see `_active_at`)."""
-        now = moment or timezone.now()
-        if self.cancelled_at is not None:
-            return SessionState.CANCELLED
-        if self.expires_at <= now:
-            return SessionState.EXPIRED
-        return SessionState.ACTIVE
+        return session_state(
+            cancelled_at=self.cancelled_at, expires_at=self.expires_at, now=moment or timezone.now()
+        )
 
     @staticmethod
     def prepare_moment(now: dt.datetime, connection: BaseDatabaseWrapper) -> object:

@@ -4,6 +4,7 @@ admin saves through the services, so their checks and audit rows apply."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
 from authority.errors import NotAllowed, NotFound
 from authority.models import AuditEvent, Container, EACLTable, Membership, Owner, Role
@@ -46,7 +47,13 @@ def test_sessions_and_keys_are_scoped_by_the_same_queryset(world, member, acme, 
 
     principal = Principal(user=member(acme, Role.VIEWER))
     assert set(KeyRecord.objects.visible_to(principal).values_list("owner", flat=True)) == {acme.pk}
-    assert not Session.objects.visible_to(principal).exclude(owner=acme).exists()
+    now = timezone.now()
+    for owner in (acme, globex):
+        Session.objects.create(
+            owner=owner, subject="x", kind="delegation", context="container",
+            expires_at=now, max_expires_at=now,
+        )  # fmt: skip
+    assert {s.owner for s in Session.objects.visible_to(principal)} == {acme}
 
 
 def test_member_candidates_hide_other_owners_members(world, member, acme, globex):

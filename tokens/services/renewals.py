@@ -14,12 +14,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from authority.errors import AuthorityError, Conflict, InvalidInput, NotAllowed
-from authority.models import ADMIN_ROLES
 from authority.principals import Principal
 from authority.services.audit import audit_record
-from authority.services.permissions import require_role
 from tokens.models import RenewalSchedule, Session
-from tokens.services.sessions import renew_period, session_renew
+from tokens.services.sessions import renew_period, require_renewer_or_admin, session_renew
 
 RENEW_AT = 0.9
 BATCH_SIZE = 500
@@ -35,10 +33,7 @@ def renewal_schedule_create(
     *, actor: Principal, session: Session, stop_at: dt.datetime | None = None
 ) -> RenewalSchedule:
     """Only the renewer (or an owner admin for it) schedules renewals of its session."""
-    if not actor.same_as(
-        user_id=session.renewer_user_id, application_id=session.renewer_application_id
-    ):
-        require_role(actor, session.owner, ADMIN_ROLES)
+    require_renewer_or_admin(actor, session)
     if session.renewer_user_id is None and session.renewer_application_id is None:
         raise Conflict("The session has no renewer left to renew on behalf of.")
     now = timezone.now()
@@ -122,10 +117,7 @@ def renewal_schedule_update(
     """Changes when a schedule stops, or pauses/resumes it: whoever may set it (the renewer, or
     an owner admin)."""
     session = schedule.session
-    if not actor.same_as(
-        user_id=session.renewer_user_id, application_id=session.renewer_application_id
-    ):
-        require_role(actor, session.owner, ADMIN_ROLES)
+    require_renewer_or_admin(actor, session)
     if active and stop_at is not None and stop_at <= timezone.now():
         raise InvalidInput("The stop time is in the past.", field="stop_at")
     schedule.stop_at, schedule.active = stop_at, active
@@ -145,10 +137,7 @@ def renewal_schedules_run_now(*, actor: Principal, schedules: list[RenewalSchedu
     with transaction.atomic():
         for schedule in schedules:
             session = schedule.session
-            if not actor.same_as(
-                user_id=session.renewer_user_id, application_id=session.renewer_application_id
-            ):
-                require_role(actor, session.owner, ADMIN_ROLES)
+            require_renewer_or_admin(actor, session)
             chosen.append(schedule.pk)
             audit_record(
                 actor=actor, owner=session.owner, action="renewal_schedule.run_now",

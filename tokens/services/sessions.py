@@ -12,7 +12,7 @@ from django.utils import timezone
 from authority.conf import authority_settings
 from authority.dispatch import enqueue_on_commit
 from authority.errors import Conflict, InvalidInput, NotAllowed
-from authority.models import Container, Owner, Role
+from authority.models import ADMIN_ROLES, Container, Owner
 from authority.principals import Principal
 from authority.services.audit import audit_record
 from authority.services.permissions import require_role
@@ -181,13 +181,24 @@ def session_lock(session: Session) -> Session:
     )
 
 
+def is_renewer(actor: Principal, session: Session) -> bool:
+    """Whether `actor` is the one principal the session names to renew (and cancel) it."""
+    return actor.same_as(
+        user_id=session.renewer_user_id, application_id=session.renewer_application_id
+    )
+
+
+def require_renewer_or_admin(actor: Principal, session: Session) -> None:
+    """The renewer, or an admin of the session's owner (404 for a stranger, else 403)."""
+    if not is_renewer(actor, session):
+        require_role(actor, session.owner, ADMIN_ROLES)
+
+
 @transaction.atomic
 def session_renew(*, actor: Principal, session: Session) -> Session:
     """Only the renewer: `expires_at = min(now + renew period, max_expires_at)`."""
     session = session_lock(session)
-    if not actor.same_as(
-        user_id=session.renewer_user_id, application_id=session.renewer_application_id
-    ):
+    if not is_renewer(actor, session):
         raise NotAllowed("Only the session's renewer may renew it.")
     now = timezone.now()
     state = session.state_at(now)
@@ -218,11 +229,8 @@ def session_cancel(*, actor: Principal, session: Session, by_token_holder: bool 
     session token); idempotent. Trades stop at once: every trade re-reads the session's state.
     The record stays, cancelled, for audit."""
     session = session_lock(session)
-    is_renewer = actor.same_as(
-        user_id=session.renewer_user_id, application_id=session.renewer_application_id
-    )
-    if not is_renewer and not by_token_holder:
-        require_role(actor, session.owner, frozenset({Role.ADMIN}))
+    if not by_token_holder:
+        require_renewer_or_admin(actor, session)
     if session.cancelled_at is not None:
         return session
     session.cancelled_at = timezone.now()

@@ -17,7 +17,7 @@ from django.utils import timezone
 from authority.epoch import current_epoch
 from authority.models import Container
 from authority.services.eacl_tables import eacl_table_to_wire_cached
-from tokens.models import BearerGrant, Session, SessionState
+from tokens.models import BearerGrant, Session, SessionState, session_state
 from tokens.wire import eacl as wire
 from tokens.wire.bearer import BearerToken
 from tokens.wire.eacl_engine import Request, evaluate
@@ -119,15 +119,14 @@ class _Recorded:
                 self._rows = {kind: (first, second) for kind, first, second in rows}
         return self._rows
 
-    def session(self) -> Session | None:
-        """The session token's recorded session, if recorded: its state fields only (enough for
-        `Session.state_at`, the one definition of its state)."""
+    def session_state(self, now: dt.datetime) -> SessionState | None:
+        """The state of the session token's recorded session at `now`, if recorded."""
         found = self._read().get("session")
         if found is None:
             return None
         cancelled_at, expires_at = found
         assert expires_at is not None  # noqa: S101 - a session always has one
-        return Session(cancelled_at=cancelled_at, expires_at=expires_at)
+        return session_state(cancelled_at=cancelled_at, expires_at=expires_at, now=now)
 
     def bearer_revoked(self) -> bool:
         return "bearer" in self._read()
@@ -212,10 +211,8 @@ def _session_reason(op: Operation, cid: ContainerID, epoch: int, recorded: _Reco
         return mismatch.value
     if op.requester_key and op.requester_key != token.body.session_key:
         return "session_key_mismatch"
-    session = recorded.session()
-    if session is not None:
-        return _STATE_REASONS.get(session.state_at(timezone.now()))
-    return None
+    state = recorded.session_state(timezone.now())
+    return _STATE_REASONS.get(state) if state is not None else None
 
 
 _STATE_REASONS = {SessionState.CANCELLED: "revoked", SessionState.EXPIRED: "expired"}
