@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Max, Model, Q, QuerySet
+from django_celery_beat.models import PeriodicTask
 
 from authority.errors import InvalidInput, NotFound
-from authority.models import Container, EACLTable, Membership, Owner
+from authority.models import AuditEvent, Container, EACLTable, Membership, Owner
 from authority.principals import Principal
+from authority.services.audit import VERIFY_ACTION
 
 M = TypeVar("M", bound=Model)
 
@@ -85,3 +89,41 @@ def member_principal_get(*, owner: Owner, label: str) -> Principal:
             field="renewer",
         )
     return Principal(user=membership.user, application=membership.application)
+
+
+@dataclass(frozen=True)
+class AuditChainStatus:
+    """The audit log as the console shows it: sealed up to when, how many rows wait for the
+    sealer, and the last recorded verification (`audit_chain_check`)."""
+
+    sealed_up_to: dt.datetime | None
+    unsealed: int
+    last_verify: AuditEvent | None
+
+
+def audit_chain_status(*, principal: Principal) -> AuditChainStatus:
+    """Over the rows `principal` sees (one aggregate query); the last verification covers every
+    chain, so it is the authority's own row, shown to every operator (one more query)."""
+    figures = AuditEvent.objects.visible_to(principal).aggregate(
+        sealed_up_to=Max("created_at", filter=Q(seq__isnull=False)),
+        unsealed=Count("pk", filter=Q(seq__isnull=True)),
+    )
+    last_verify = (
+        AuditEvent.objects.filter(action=VERIFY_ACTION, owner__isnull=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    return AuditChainStatus(
+        sealed_up_to=figures["sealed_up_to"],
+        unsealed=figures["unsealed"] or 0,
+        last_verify=last_verify,
+    )
+
+
+def beat_schedule_list() -> list[dict[str, Any]]:
+    """The Celery beat schedules (django-celery-beat) and when each last ran (one query)."""
+    return list(
+        PeriodicTask.objects.order_by("name").values(
+            "pk", "name", "task", "enabled", "last_run_at", "total_run_count"
+        )
+    )

@@ -27,7 +27,9 @@ class KeyRecordAdmin(ReadOnlyScopedAdmin):
     write_roles = ADMIN_ROLES
     list_display = ["label", "purpose", "owner", "algorithm", "state", "storage", "created_at"]
     list_filter = [("owner", ScopedOwnerFilter), "purpose", "state", "backend"]
-    search_fields = ["label"]
+    list_select_related = ["owner"]
+    search_fields = ["label", "owner__slug"]
+    ordering = ["purpose", "owner__slug", "-created_at"]
     actions = ["rotate", "destroy"]
     readonly_fields = [
         "label", "purpose", "owner", "algorithm", "key_id_hex", "public_key_hex", "backend",

@@ -51,6 +51,16 @@ def _expired_at(now: dt.datetime) -> models.Q:
 _CANCELLED = models.Q(cancelled_at__isnull=False)
 
 
+def session_state_q(state: SessionState, now: dt.datetime) -> models.Q:
+    """The condition of `state` at `now` as `SessionQuerySet` filters by it, for aggregates that
+    count several states in one query (`Count("pk", filter=session_state_q(...))`)."""
+    if state == SessionState.ACTIVE:
+        return _active_at(now)
+    if state == SessionState.EXPIRED:
+        return _expired_at(now)
+    return _CANCELLED
+
+
 def session_state(
     *, cancelled_at: dt.datetime | None, expires_at: dt.datetime, now: dt.datetime
 ) -> SessionState:

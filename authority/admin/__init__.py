@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from authority.admin.display import moment, principal_name, principal_shown
 from authority.admin.scoping import (
     OwnerScopedAdmin,
     OwnerScopedInline,
@@ -29,7 +30,7 @@ from authority.models import (
     Owner,
     Role,
 )
-from authority.services.audit import audit_chain_verify
+from authority.services.audit import audit_chain_check
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -50,6 +51,7 @@ from authority.services.owners import (
     owner_create,
     owner_update,
 )
+from tokens.wire import basic_acl as basic_acl_wire
 from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_rule, parse_rules
 from tokens.wire.errors import WireError
@@ -149,14 +151,16 @@ class MembershipAdmin(OwnerScopedAdmin):
 class ContainerAdmin(OwnerScopedAdmin):
     list_display = ["name", "container_id", "owner", "basic_acl_hex", "eacl_table"]
     list_filter = [("owner", ScopedOwnerFilter)]
-    search_fields = ["name"]
+    list_select_related = ["owner", "eacl_table"]
+    search_fields = ["name", "eacl_table__name"]
+    ordering = ["owner__slug", "name"]
     autocomplete_fields = ["owner"]
     fields = ["owner", "name", "basic_acl", "eacl_table", "container_id", "created_at"]
     readonly_fields = ["container_id", "created_at"]
 
-    @admin.display(description="basic ACL")
+    @admin.display(description="basic ACL", ordering="basic_acl")
     def basic_acl_hex(self, obj: Container) -> str:
-        return f"0x{obj.basic_acl:08X}" if obj.basic_acl is not None else "—"
+        return basic_acl_wire.describe(obj.basic_acl) if obj.basic_acl is not None else "—"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [*self.readonly_fields, "owner"] if obj else self.readonly_fields
@@ -296,10 +300,29 @@ class EACLRecordAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyScopedAdmin):
-    list_display = ["created_at", "owner", "actor", "action", "object_type", "object_id", "outcome"]
+    list_display = ["when", "owner", "actor_name", "action", "object", "outcome"]
+    list_display_links = ["when"]
     list_filter = [("owner", ScopedOwnerFilter), "action", "outcome"]
-    search_fields = ["actor", "object_id", "request_id", "token_fingerprint"]
+    list_select_related = ["owner"]
+    search_fields = ["actor", "action", "object_id", "request_id", "token_fingerprint"]
+    search_help_text = "Actor label, action, object id, request id or token fingerprint."
     date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]  # newest first
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).annotate(actor_app=principal_name("actor"))
+
+    @admin.display(description="when", ordering="created_at")
+    def when(self, obj: AuditEvent) -> str:
+        return moment(obj.created_at)
+
+    @admin.display(description="actor", ordering="actor")
+    def actor_name(self, obj: AuditEvent) -> str:
+        return principal_shown(obj.actor, getattr(obj, "actor_app", None))
+
+    @admin.display(description="object")
+    def object(self, obj: AuditEvent) -> str:
+        return f"{obj.object_type} {obj.object_id}".strip() or "—"
     actions = ["verify_chains"]
 
     def get_actions(self, request: HttpRequest) -> Any:
@@ -313,7 +336,7 @@ class AuditEventAdmin(ReadOnlyScopedAdmin):
         if not actor(request).sees_everything:
             self.message_user(request, "Only a superuser verifies the chains.", messages.ERROR)
             return
-        problems = audit_chain_verify()
+        problems = audit_chain_check(actor=actor(request))
         if problems:
             for problem in problems[:20]:
                 self.message_user(request, str(problem), messages.ERROR)

@@ -27,13 +27,13 @@ from oauth2_provider.models import get_application_model
 
 from authority.errors import AuthorityError
 from authority.models import WRITER_ROLES, Owner, Role
-from authority.principals import Principal
+from authority.principals import Principal, console_principal
 from authority.scoping import OwnerScoped, applications_visible_to, users_visible_to
 
 
 def actor(request: HttpRequest) -> Principal:
     """The operator, as the console's principal (a superuser sees every owner here)."""
-    return Principal(user=request.user, console=True)
+    return console_principal(request)
 
 
 def writable_owner_ids(request: HttpRequest, roles: frozenset[Role]) -> set[int] | None:
