@@ -119,7 +119,7 @@ else:
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "authority.console.apps.ConsoleAdminConfig",  # django.contrib.admin, the dashboard as index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -139,6 +139,8 @@ MIDDLEWARE = [
     "authority.request_context.RequestIdMiddleware",
     "tokens.api.authentication.ClientTokenMiddleware",  # X-Authority-Token (flow 8)
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, API docs) from STATIC_ROOT after collectstatic, in any server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -36,7 +36,8 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
 ]
 
-handler400 = "authority.api.errors.json_bad_request"
-handler403 = "authority.api.errors.json_forbidden"
-handler404 = "authority.api.errors.json_not_found"
-handler500 = "authority.api.errors.json_server_error"
+# HTML in the admin's look under /admin/, the API's JSON everywhere else.
+handler400 = "authority.console.errors.bad_request"
+handler403 = "authority.console.errors.forbidden"
+handler404 = "authority.console.errors.not_found"
+handler500 = "authority.console.errors.server_error"

@@ -323,6 +323,7 @@ class AuditEventAdmin(ReadOnlyScopedAdmin):
     @admin.display(description="object")
     def object(self, obj: AuditEvent) -> str:
         return f"{obj.object_type} {obj.object_id}".strip() or "—"
+
     actions = ["verify_chains"]
 
     def get_actions(self, request: HttpRequest) -> Any:
