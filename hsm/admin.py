@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 
+from authority.admin.display import moment
 from authority.admin.scoping import ReadOnlyScopedAdmin, ScopedOwnerFilter, actor
 from authority.models import ADMIN_ROLES
 from hsm.errors import HSMUnavailable, KeyUnusable
@@ -25,7 +26,7 @@ class KeyRecordAdmin(ReadOnlyScopedAdmin):
     actions."""
 
     write_roles = ADMIN_ROLES
-    list_display = ["label", "purpose", "owner", "algorithm", "state", "storage", "created_at"]
+    list_display = ["label", "purpose", "owner", "state", "storage", "created"]
     list_filter = [("owner", ScopedOwnerFilter), "purpose", "state", "backend"]
     list_select_related = ["owner"]
     search_fields = ["label", "owner__slug"]
@@ -36,6 +37,10 @@ class KeyRecordAdmin(ReadOnlyScopedAdmin):
         "state", "created_at", "retired_at", "destroyed_at",
     ]  # fmt: skip
     exclude = ["key_id", "public_key", "material"]
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, obj: KeyRecord) -> str:
+        return moment(obj.created_at)
 
     @admin.display(description="storage")
     def storage(self, obj: KeyRecord) -> str:

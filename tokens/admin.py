@@ -150,7 +150,7 @@ class SessionAdmin(ReadOnlyScopedAdmin):
     are the actions; cancelled sessions stay, for audit."""
 
     list_display = [
-        "session", "owner", "kind", "scope", "subject_name", "renewer", "state_badge",
+        "session", "owner", "kind_name", "scope", "subject_name", "renewer", "state_badge",
         "expires",
     ]  # fmt: skip
     list_display_links = ["session"]
@@ -183,6 +183,10 @@ class SessionAdmin(ReadOnlyScopedAdmin):
     def session(self, obj: Session) -> str:
         return short_id(obj.id)
 
+    @admin.display(description="kind", ordering="kind")
+    def kind_name(self, obj: Session) -> str:
+        return obj.kind  # the word; the choice's long label is on the detail page
+
     @admin.display(description="scope")
     def scope(self, obj: Session) -> SafeString:
         verbs = ", ".join(str(verb).lower() for verb in obj.verbs or [])
@@ -211,7 +215,7 @@ class SessionAdmin(ReadOnlyScopedAdmin):
     @admin.display(description="expires", ordering="expires_at")
     def expires(self, obj: Session) -> SafeString | str:
         if obj.cancelled_at is not None:
-            return format_html("cancelled {}", moment(obj.cancelled_at))
+            return format_html("cancelled<br>{}", moment(obj.cancelled_at))
         return moment(obj.expires_at)
 
     def _each(self, request: HttpRequest, queryset: Any, service: Any, verb: str) -> None:

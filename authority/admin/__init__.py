@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
 from authority.admin.display import moment, principal_name, principal_shown
 from authority.admin.scoping import (
@@ -322,7 +323,11 @@ class AuditEventAdmin(ReadOnlyScopedAdmin):
 
     @admin.display(description="object")
     def object(self, obj: AuditEvent) -> str:
-        return f"{obj.object_type} {obj.object_id}".strip() or "—"
+        """The object's kind and the start of its id (the whole id on hover)."""
+        if not obj.object_id:
+            return obj.object_type or "—"
+        shown = obj.object_id if len(obj.object_id) <= 20 else f"{obj.object_id[:8]}…"
+        return format_html('{} <span title="{}">{}</span>', obj.object_type, obj.object_id, shown)
 
     actions = ["verify_chains"]
 

@@ -14,20 +14,22 @@ from django.utils.timesince import timesince, timeuntil
 from oauth2_provider.models import get_application_model
 
 APP_PREFIX = "app:"  # authority.principals.Principal.label of a service account
+HOLDER_PREFIX = "system:session-holder:"  # the actor of a trade, named by its session
 
 
 def moment(value: dt.datetime | None, now: dt.datetime | None = None) -> SafeString | str:
-    """`2026-12-04 20:31 (in 23 hours)`: UTC to the minute, how far away, and the full time
-    on hover."""
+    """`2026-12-04 20:31 (in 23 hours)`: UTC to the minute, how far away (on a line of its
+    own in the lists, console.css), and the full time on hover."""
     if value is None:
         return "—"
     now = now or timezone.now()
     value = value.astimezone(dt.UTC)
-    distance = (
-        f"in {timeuntil(value, now, depth=1)}"
-        if value > now
-        else f"{timesince(value, now, depth=1)} ago"
-    )
+    if abs((value - now).total_seconds()) < 60:
+        distance = "now"
+    elif value > now:
+        distance = f"in {timeuntil(value, now, depth=1)}"
+    else:
+        distance = f"{timesince(value, now, depth=1)} ago"
     return format_html(
         '<span class="moment" title="{}">{} <small>({})</small></span>',
         value.isoformat(timespec="seconds"),
@@ -62,4 +64,6 @@ def principal_shown(label: str, application_name: str | None) -> str:
         return f"{application_name} (service account)"
     if label.startswith("user:"):
         return label.removeprefix("user:")
+    if label.startswith(HOLDER_PREFIX):  # tokens.services.trade: whoever holds the session
+        return f"session holder {short_id(label.removeprefix(HOLDER_PREFIX))}"
     return label
