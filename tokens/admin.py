@@ -33,12 +33,15 @@ from tokens.models import BearerGrant, RenewalSchedule, Session, SessionState
 from tokens.selectors import (
     bearer_grant_live,
     renewal_schedule_failing,
+    session_cancelled_today_q,
     session_expiring_soon,
     session_filter_renewer,
 )
 from tokens.services.bearer_grants import bearer_grant_revoke
 from tokens.services.renewals import renewal_schedule_update, renewal_schedules_run_now
 from tokens.services.sessions import session_cancel, session_renew
+
+CANCELLED_TODAY = "cancelled_today"
 
 
 class SessionStateFilter(admin.SimpleListFilter):
@@ -48,11 +51,13 @@ class SessionStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
-        return SessionState.choices
+        return [*SessionState.choices, (CANCELLED_TODAY, "Cancelled today")]
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:
-        now = timezone.now()
-        match self.value():
+        now, value = timezone.now(), self.value()
+        if value == CANCELLED_TODAY:
+            return queryset.filter(session_cancelled_today_q(now))
+        match value:
             case SessionState.ACTIVE:
                 return queryset.active(now)
             case SessionState.EXPIRED:

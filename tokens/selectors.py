@@ -68,14 +68,19 @@ def session_expiring_soon(sessions: SessionQuerySet, now: dt.datetime) -> Sessio
     return sessions.active(now).filter(expires_at__lte=now + EXPIRING_SOON)
 
 
+def session_cancelled_today_q(now: dt.datetime) -> Q:
+    """Cancelled since midnight UTC (the console's "cancelled today")."""
+    midnight = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return session_state_q(SessionState.CANCELLED, now) & Q(cancelled_at__gte=midnight)
+
+
 def session_figures_by_owner(
     *, principal: Principal, now: dt.datetime
 ) -> dict[int, dict[str, int]]:
     """Per visible owner with any: sessions live, live but expiring within EXPIRING_SOON, and
     cancelled since midnight UTC — one grouped query over the live and today's cancelled rows."""
     live = session_state_q(SessionState.ACTIVE, now)
-    today = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    cancelled_today = session_state_q(SessionState.CANCELLED, now) & Q(cancelled_at__gte=today)
+    cancelled_today = session_cancelled_today_q(now)
     rows = (
         Session.objects.visible_to(principal)
         .filter(live | cancelled_today)

@@ -123,3 +123,23 @@ def test_queries_do_not_grow_with_owners_or_sessions(acme, member, superuser):
         populate(owner, member(owner, Role.ADMIN), scale=3)
     populate(acme, member(acme, Role.ADMIN), scale=3)
     assert count() == small
+
+
+def test_each_figure_links_to_the_rows_it_counts(acme, globex, member):
+    admin = member(acme, Role.ADMIN)
+    populate(acme, admin)
+    populate(globex, member(globex, Role.ADMIN), scale=2)
+    client = Client()
+    client.force_login(admin)
+    page = client.get("/admin/").content.decode()
+    row = re.search(r'<tr data-owner="acme">(.*?)</tr>', page, re.S).group(1)
+    links = re.findall(r'data-figure="(\w+)"><a href="([^"]+)">(\d+)</a>', row)
+    keys = re.findall(r'<a href="(/admin/hsm/keyrecord/\?[^"]+)">(\d+)</a>', page)
+    assert len(links) == len(FIGURES) and keys
+    for _, url, figure in [*links, *[("keys", url, n) for url, n in keys]]:
+        listed = client.get(url.replace("&amp;", "&"))
+        assert listed.status_code == 200, url
+        body = listed.content.decode()
+        shown = re.search(r'<table id="result_list">.*?<tbody>(.*?)</tbody>', body, re.S)
+        rows = shown.group(1).count("<tr") if shown else 0
+        assert rows == int(figure), (url, rows, figure)

@@ -69,6 +69,7 @@ def test_sessions_show_state_expiry_names_and_verbs_as_words(acme_world):
         ("state=active", 2),
         ("state=expired", 1),
         ("state=cancelled", 2),
+        ("state=cancelled_today", 1),
         ("expiring=24h", 1),
         ("kind__exact=delegation", 5),
         ("kind__exact=static", 0),
