@@ -57,7 +57,7 @@ def session(owner: Owner, *, expires_in: dt.timedelta, cancelled_ago: dt.timedel
 def populate(owner: Owner, admin: Any, *, scale: int = 1) -> Made:
     """`scale` multiplies every row (the query-count tests compare two scales)."""
     actor = Principal(user=admin)
-    container = ContainerFactory(owner=owner, name=f"{owner.slug}-photos")
+    container = ContainerFactory(owner=owner, name=f"{owner.slug}-photos", basic_acl=0x1FBF8CFF)
     application = ApplicationFactory(name=f"{owner.slug} backup job")
     MembershipFactory(owner=owner, user=None, application=application)
     table = wire.Table(container_id=None, records=parse_rules("deny get others"))
