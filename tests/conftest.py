@@ -28,8 +28,12 @@ from tokens.wire.eacl_rules import parse_rules
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
-    """PBKDF2's deliberate slowness buys nothing in tests of throwaway users."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    """PBKDF2's deliberate slowness buys nothing in tests of throwaway users (the client-secret
+    hasher stays listed: OAUTH2_PROVIDER's CLIENT_SECRET_HASHER names it)."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "authority.services.oauth2_clients.ClientSecretHasher",
+    ]
 
 
 @pytest.fixture
