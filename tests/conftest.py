@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, set_token_value
 from rest_framework.test import APIClient
 
 from authority.models import Owner, Role
@@ -78,14 +78,16 @@ def service_client(db: Any) -> Callable[..., APIClient]:
     def make(owner: Owner, role: Role = Role.OPERATOR) -> APIClient:
         application = ApplicationFactory()
         MembershipFactory(owner=owner, user=None, application=application, role=role)
-        token = AccessToken.objects.create(
+        raw = secrets.token_urlsafe(32)
+        token = AccessToken(
             application=application,
-            token=secrets.token_urlsafe(32),
             expires=timezone.now() + dt.timedelta(hours=1),
             scope="authority",
         )
+        set_token_value(token, raw)  # at rest: its checksum only, as DOT stores what it issues
+        token.save()
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
         return client
 
     return make
