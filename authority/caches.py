@@ -17,7 +17,8 @@ Two bounds the rest of the code relies on:
   stops using a destroyed key, or starts using a rotated one, within KEY_TTL.
 - **OAUTH2_PRINCIPAL_TTL for OAuth2 access tokens in other processes.** A revoked or ended
   django-oauth-toolkit token stops authenticating in this process at once, elsewhere within
-  OAUTH2_PRINCIPAL_TTL (5 s).
+  OAUTH2_PRINCIPAL_TTL (5 s); so does a client secret changed, or an application deleted, at
+  the token endpoint.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Event(enum.Enum):
     SETTINGS_CHANGED = "Django's setting_changed (tests): setting"
     TEST_RESET = "a test rolled its database back: every cache"
     OAUTH2_TOKEN_DELETED = "an OAuth2 access token was revoked, ended or swept: checksum"  # noqa: S105
+    OAUTH2_CLIENT_CHANGED = "an OAuth2 application was saved or deleted: client_id"
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,11 @@ DECLARATIONS = {d.name: d for d in (
     # own expiry. Only authentication is cached: memberships and roles are read per request.
     _declare("authority.oauth2_principals", "OAuth2 access tokens DOT validated, by checksum",
              bound=10_000, ttl=OAUTH2_PRINCIPAL_TTL, events=(Event.OAUTH2_TOKEN_DELETED,)),
+    # The token endpoint's client lookup. Unknown ids are remembered too (as None), so that a
+    # known id answers no faster than an unknown one. A secret changed or an application deleted
+    # in another process applies there within OAUTH2_PRINCIPAL_TTL, as a revoked token does.
+    _declare("authority.oauth2_clients", "OAuth2 applications (or None) by client id",
+             bound=10_000, ttl=OAUTH2_PRINCIPAL_TTL, events=(Event.OAUTH2_CLIENT_CHANGED,)),
     _declare("authority.unknown_client_secret", "the hash unknown client ids are checked against",
              bound=None, events=(Event.SETTINGS_CHANGED,)),
     _declare("authority.settings", "AUTHORITY options over their defaults",

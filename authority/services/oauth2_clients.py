@@ -43,7 +43,7 @@ from django.contrib.auth.hashers import (
 )
 from django.db import connections, router, transaction
 from django.db.models import Q
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from oauth2_provider.models import (
@@ -214,6 +214,20 @@ class AuthorityOAuth2Validator(OAuth2Validator):
         body_secret = getattr(request, "client_secret", None)
         return body_secret if isinstance(body_secret, str) else None
 
+    def _load_application(self, client_id: str, request: Any) -> Any:
+        """DOT's, remembered per process (authority.caches `oauth2_clients`): unknown ids too."""
+        if request.client or not isinstance(client_id, str) or len(client_id) > MAX_CLIENT_ID:
+            return super()._load_application(client_id, request)
+        found = _clients.get(client_id)
+        if found is None:
+            application = super()._load_application(client_id, request)
+            _clients.put(client_id, _Client(application))
+            return application
+        if found.application is None or not found.application.is_usable(request):
+            return None
+        request.client = found.application
+        return found.application
+
     def authenticate_client(self, request: Any, *args: Any, **kwargs: Any) -> bool:
         authenticated: bool = super().authenticate_client(request, *args, **kwargs)
         presented = self._presented_secret(request)
@@ -239,6 +253,28 @@ class AuthorityOAuth2Validator(OAuth2Validator):
                 with connections[database].cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit TO OFF")
             return self._save_bearer_token(token, request, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class _Client:
+    application: Any  # None: no such client id
+
+
+def _evict_client(cache: LRU[str, _Client], event: Event, facts: dict[str, Any]) -> None:
+    cache.pop(facts["client_id"])
+
+
+_clients: LRU[str, _Client] = registry.lru("authority.oauth2_clients", evict=_evict_client)
+
+
+def _client_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    registry.invalidate(Event.OAUTH2_CLIENT_CHANGED, client_id=instance.client_id)
+
+
+for _signal in (post_save, post_delete):
+    _signal.connect(
+        _client_changed, sender=get_application_model(), dispatch_uid="authority.oauth2_client"
+    )
 
 
 # --- the throttle of /o/token/ --------------------------------------------------------------

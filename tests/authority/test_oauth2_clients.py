@@ -303,3 +303,24 @@ def test_a_forged_token_is_refused() -> None:
     forged = secrets.token_urlsafe(32)
     response = APIClient().get(API_URL, HTTP_AUTHORIZATION=f"Bearer {forged}")
     assert response.status_code == 401
+
+
+def test_a_changed_secret_applies_at_once_in_this_process(acme: Any) -> None:
+    application, secret = _service(acme)
+    assert _grant(application.client_id, secret).status_code == 200  # remembered
+    new_secret = oauth2_clients.client_secret_generate()
+    application.client_secret = new_secret
+    application.save()
+    assert _grant(application.client_id, secret).status_code == 401
+    assert _grant(application.client_id, new_secret).status_code == 200
+    application.delete()
+    assert _grant(application.client_id, new_secret).status_code == 401
+
+
+def test_a_known_client_is_not_looked_up_again_within_the_bound(acme: Any) -> None:
+    application, secret = _service(acme)
+    assert _grant(application.client_id, secret).status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert _grant(application.client_id, secret).status_code == 200
+    table = Application._meta.db_table
+    assert not any(table in query["sql"] for query in queries.captured_queries)
