@@ -5,7 +5,7 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from authority import health
-from authority.api import clock, tenancy
+from authority.api import clock, oauth2_token, tenancy
 from tokens.api.trade import JWKSApi
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -27,6 +27,8 @@ api_v1: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before DOT's own, at the same path (reverse("oauth2_provider:token") names it): throttled.
+    path("o/token/", oauth2_token.TokenView.as_view(), name="oauth2-token"),
     path("o/", include("oauth2_provider.urls", namespace="oauth2_provider")),
     path("api/v1/", include((api_v1, "api"), namespace="v1")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -16,6 +16,7 @@ from authority.models import ADMIN_ROLES, BearerFlavour, Membership, Owner, Role
 from authority.principals import Principal
 from authority.scoping import applications_visible_to, users_visible_to
 from authority.services.audit import audit_record
+from authority.services.oauth2_clients import oauth2_tokens_end
 from authority.services.permissions import require_role
 from hsm.models import KeyPurpose
 from hsm.services import key_generate
@@ -129,7 +130,8 @@ def membership_set(
 
 @transaction.atomic
 def membership_delete(*, actor: Principal, membership: Membership) -> None:
-    """Removes a member from an owner (owner admins)."""
+    """Removes a member from an owner (owner admins), and ends the member's OAuth2 access and
+    refresh tokens: a token must not outlive the membership it was granted under."""
     require_role(actor, membership.owner, ADMIN_ROLES)
     audit_record(
         actor=actor,
@@ -139,4 +141,5 @@ def membership_delete(*, actor: Principal, membership: Membership) -> None:
         object_id=str(membership.pk),
         detail={"member": str(membership.user or membership.application)},
     )
+    oauth2_tokens_end(user=membership.user, application=membership.application)
     membership.delete()
