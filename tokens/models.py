@@ -27,7 +27,7 @@ class SessionContext(models.TextChoices):
 
 
 OBJECT_VERBS = ("PUT", "GET", "HEAD", "SEARCH", "DELETE", "RANGE", "RANGEHASH")
-CONTAINER_VERBS = ("PUT", "DELETE", "SETEACL")
+CONTAINER_VERBS = ("PUT", "DELETE", "SETEACL", "SETATTRIBUTE", "REMOVEATTRIBUTE")
 
 
 class SessionState(models.TextChoices):

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors
-from authority.api.common import owner_for_write, paginated, valid_data
+from authority.api.common import StrictInput, owner_for_write, paginated, valid_data
 from authority.api.fields import Base58Field, BasicACLField
 from authority.api.permissions import principal
 from authority.errors import InvalidInput, NotFound
@@ -78,7 +78,7 @@ class ContainerOutput(serializers.Serializer):
 
 
 class ContainerListApi(APIView):
-    class ContainerCreateInput(serializers.Serializer):
+    class ContainerCreateInput(StrictInput):
         owner = serializers.SlugField(required=False)
         name = serializers.CharField(max_length=200)
         container_id = Base58Field(length=32, required=False)
@@ -109,7 +109,7 @@ class ContainerListApi(APIView):
 
 
 class ContainerDetailApi(APIView):
-    class ContainerUpdateInput(serializers.Serializer):
+    class ContainerUpdateInput(StrictInput):
         name = serializers.CharField(max_length=200, required=False)
         basic_acl = BasicACLField(required=False, allow_null=True)
         eacl_table = serializers.UUIDField(required=False, allow_null=True)
@@ -176,7 +176,7 @@ class EACLTableOutput(serializers.Serializer):
         return [format_rule(r) for r in self._wire.records]
 
 
-class EACLTableInput(serializers.Serializer):
+class EACLTableInput(StrictInput):
     """A table as NeoFS JSON (`table`) or as rule lines (`rules`), not both."""
 
     name = serializers.CharField(max_length=200)

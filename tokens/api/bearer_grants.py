@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors as tenancy
-from authority.api.common import paginated, valid_data
+from authority.api.common import StrictInput, paginated, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
@@ -46,7 +46,7 @@ class BearerGrantOutput(serializers.Serializer):
 
 
 class BearerGrantListApi(APIView):
-    class BearerGrantInput(serializers.Serializer):
+    class BearerGrantInput(StrictInput):
         container = Base58Field(length=32)
         receiver = serializers.CharField(
             required=False,
