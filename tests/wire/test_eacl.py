@@ -97,10 +97,22 @@ SECRET = _table("deny get obj:Classification=secret others")
         (_table("deny get system others"), _get(role=Role.SYSTEM), True, None),
         (_table("deny get system others"), _get(), False, 0),
         # targetMatches: a target listing keys matches by its keys only, whatever its role
-        (Table(None, (Record(Operation.GET, Action.DENY, (), (Target(Role.OTHERS, (ALICE,)),)),)),
-         _get(), True, None),
-        (Table(None, (Record(Operation.GET, Action.DENY, (), (Target(Role.OTHERS, (ALICE,)),)),)),
-         _get(key=ALICE), False, 0),
+        (
+            Table(
+                None, (Record(Operation.GET, Action.DENY, (), (Target(Role.OTHERS, (ALICE,)),)),)
+            ),
+            _get(),
+            True,
+            None,
+        ),
+        (
+            Table(
+                None, (Record(Operation.GET, Action.DENY, (), (Target(Role.OTHERS, (ALICE,)),)),)
+            ),
+            _get(key=ALICE),
+            False,
+            0,
+        ),
         (Table(container_id=None), _get(), True, None),  # empty table: basic ACL decides
     ],
 )
