@@ -184,8 +184,9 @@ def main() -> None:
         )
         target = f"(target >= {targets[name]})" if name in targets else ""
         print(
-            f"  {name:<11}{paths[name]:<20}{figures['rate']:8,.0f} req/s   p50 {figures['p50']:6.1f}"
-            f" ms   p99 {figures['p99']:6.1f} ms   non-2xx {figures['non_2xx']:.0f}"
+            f"  {name:<11}{paths[name]:<20}{figures['rate']:8,.0f} req/s"
+            f"   p50 {figures['p50']:6.1f} ms   p99 {figures['p99']:6.1f} ms"
+            f"   non-2xx {figures['non_2xx']:.0f}"
             f"   CPU {figures['cpu_us']:5.0f} us/req   ratio {ratio:.2f} {target}"
         )
 
