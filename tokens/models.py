@@ -241,6 +241,9 @@ class BearerGrant(OwnerScoped, models.Model):
         max_length=40, blank=True, help_text="Base58 owner id of the receiver; empty: anyone."
     )
     flavour = models.CharField(max_length=8)
+    allow_impersonate = models.BooleanField(
+        default=False, help_text="FrostFS: the receiver may act as the issuer."
+    )
     token = models.BinaryField()
     token_digest = models.CharField(max_length=64, unique=True)
     exp = models.PositiveBigIntegerField()

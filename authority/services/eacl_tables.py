@@ -97,7 +97,9 @@ def eacl_table_to_wire_cached(*, table: EACLTable) -> wire.Table:
     return found
 
 
-def _check_records(records: tuple[wire.Record, ...]) -> None:
+def eacl_records_check(records: tuple[wire.Record, ...]) -> None:
+    """The one bound on an eACL table's records, wherever a table comes in (stored tables,
+    bearer grants issued or imported): at most MAX_RECORDS, every enum named."""
     if len(records) > MAX_RECORDS:
         raise InvalidInput(f"At most {MAX_RECORDS} records.", field="records")
     try:
@@ -151,7 +153,7 @@ def eacl_table_create(
 ) -> EACLTable:
     require_role(actor, owner)
     _check_container(owner, container, table)
-    _check_records(table.records)
+    eacl_records_check(table.records)
     row = EACLTable.objects.create(owner=owner, container=container, name=name)
     _write_records(row, table.records)
     audit_record(
@@ -188,7 +190,7 @@ def eacl_table_update(
         detail["container"] = container.container_id if container else None
     if table is not None:
         _check_container(eacl_table.owner, eacl_table.container, table)
-        _check_records(table.records)
+        eacl_records_check(table.records)
         _write_records(eacl_table, table.records)
         eacl_table.save(update_fields=["updated_at"])
         detail["records"] = len(table.records)
