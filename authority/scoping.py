@@ -4,7 +4,9 @@ Every tenant model's manager is an `OwnerScopedQuerySet` (as NetBox's restricted
 its `visible_to(principal, roles=…)` is what selectors, services, API views and the admin (lists,
 forms, foreign-key pickers, autocompletes, actions) all call:
 
-- a principal sees the rows of the owners it is a member of — with one of `roles`, when given;
+- a principal sees the rows of the owners it is a member of — with one of `roles`, when given,
+  else with one of MEMBER_ROLES (a resource server sees rows only where the decision point asks
+  for DECISION_ROLES);
 - the authority's own internal actors (`SYSTEM`, schedules), and a superuser in the operator
   console (the admin), see every row and act as an owner admin;
 - anything else sees nothing.
@@ -22,7 +24,7 @@ from django.db.models import Model, Q, QuerySet
 from oauth2_provider.models import get_application_model
 
 from authority.principals import Principal
-from authority.roles import ADMIN_ROLES, Role
+from authority.roles import ADMIN_ROLES, MEMBER_ROLES, Role
 
 if TYPE_CHECKING:
     from typing import Self
@@ -43,9 +45,8 @@ def membership_condition(
     everything). One filter() call, so the role and the member are the same membership row."""
     prefix = _memberships_prefix(model)
     condition = principal.membership_q(prefix)
-    if roles is not None:
-        condition &= Q(**{f"{prefix}role__in": sorted(str(role) for role in roles)})
-    return condition
+    named = MEMBER_ROLES if roles is None else roles
+    return condition & Q(**{f"{prefix}role__in": sorted(str(role) for role in named)})
 
 
 class OwnerScopedQuerySet(QuerySet[M]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import TypeVar
 
 from django.db.models import Model, QuerySet
@@ -25,12 +26,19 @@ def owner_get(*, principal: Principal, slug: str) -> Owner:
     return owner
 
 
-def container_list(*, principal: Principal) -> QuerySet[Container]:
-    return Container.objects.visible_to(principal).select_related("owner", "eacl_table")
+def container_list(
+    *, principal: Principal, roles: Iterable[str] | None = None
+) -> QuerySet[Container]:
+    return Container.objects.visible_to(principal, roles=roles).select_related(
+        "owner", "eacl_table"
+    )
 
 
-def container_get(*, principal: Principal, cid: bytes) -> Container:
-    container = container_list(principal=principal).filter(cid=cid).first()
+def container_get(
+    *, principal: Principal, cid: bytes, roles: Iterable[str] | None = None
+) -> Container:
+    """`roles`: DECISION_ROLES for the decision point, which resource servers may ask."""
+    container = container_list(principal=principal, roles=roles).filter(cid=cid).first()
     if container is None:
         raise NotFound("No such container.")
     return container

@@ -18,7 +18,7 @@ from authority.api.common import StrictInput, owner_for_write, paginated, valid_
 from authority.api.fields import Base58Field, BasicACLField
 from authority.api.permissions import principal
 from authority.errors import InvalidInput, NotFound
-from authority.models import Container, EACLTable, Owner
+from authority.models import Container, EACLTable, Owner, Role
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -33,6 +33,7 @@ from authority.services.eacl_tables import (
     eacl_table_to_wire,
     eacl_table_update,
 )
+from authority.services.owners import resource_server_register
 from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_rule, parse_rule
 from tokens.wire.errors import WireError
@@ -66,6 +67,38 @@ class OwnerDetailApi(APIView):
     def get(self, request: Request, slug: str) -> Response:
         owner = selectors.owner_get(principal=principal(request), slug=slug)
         return Response(OwnerOutput(owner).data)
+
+
+class ResourceServerApi(APIView):
+    """An owner admin registers a resource-server client: it may verify and introspect for the
+    owner, and nothing else. Its secret is shown once."""
+
+    class ResourceServerInput(StrictInput):
+        name = serializers.CharField(max_length=255)
+
+    class ResourceServerOutput(serializers.Serializer):
+        client_id = serializers.CharField()
+        client_secret = serializers.CharField()
+        name = serializers.CharField()
+        role = serializers.CharField()
+
+    @extend_schema(
+        request=ResourceServerInput,
+        responses={201: ResourceServerOutput},
+        operation_id="owners_resource_servers_register",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        data = valid_data(self.ResourceServerInput, request)
+        actor = principal(request)
+        owner = selectors.owner_get(principal=actor, slug=slug)
+        application, secret = resource_server_register(actor=actor, owner=owner, name=data["name"])
+        body = {
+            "client_id": application.client_id,
+            "client_secret": secret,
+            "name": application.name,
+            "role": Role.RESOURCE_SERVER.value,
+        }
+        return Response(self.ResourceServerOutput(body).data, status=status.HTTP_201_CREATED)
 
 
 class ContainerOutput(serializers.Serializer):

@@ -14,6 +14,7 @@ from django.db.models import Exists, F
 from django.utils import timezone
 
 from authority.principals import Principal
+from authority.roles import DECISION_ROLES
 from authority.services.audit import audit_record
 from tokens.models import RevokedAccessToken, Session, SessionState
 from tokens.services.access_tokens import access_token_claims
@@ -24,20 +25,22 @@ from tokens.services.sessions import session_cancel
 INACTIVE: dict[str, Any] = {"active": False}
 
 
-def _visible(actor: Principal, session_id: uuid.UUID) -> Any:
-    return Session.objects.visible_to(actor).select_related("owner").filter(pk=session_id)
+def _visible(actor: Principal, session_id: uuid.UUID, roles: Any = None) -> Any:
+    return (
+        Session.objects.visible_to(actor, roles=roles).select_related("owner").filter(pk=session_id)
+    )
 
 
-def _session_token(actor: Principal, token: str) -> Session | None:
+def _session_token(actor: Principal, token: str, roles: Any = None) -> Session | None:
     """The session a delegation or NeoFS session token proves, if the actor may see it."""
     parsed = delegation_token_parse(token)
     if parsed is not None:
-        session = _visible(actor, parsed[0]).first()
+        session = _visible(actor, parsed[0], roles).first()
         return session if delegation_session_matches(session, parsed[1]) else None
     neofs = neofs_token_parse(token)
     if neofs is None:
         return None
-    session = _visible(actor, neofs[0]).first()
+    session = _visible(actor, neofs[0], roles).first()
     return session if neofs_token_matches(session, neofs[1]) else None
 
 
@@ -46,6 +49,7 @@ def _timestamp(moment: dt.datetime) -> int:
 
 
 def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
+    """Members of the token's owner and its resource servers (DECISION_ROLES) may ask."""
     claims = access_token_claims(token) if token.count(".") == 2 else None
     if claims is not None:
         try:
@@ -53,14 +57,14 @@ def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
         except ValueError:
             return INACTIVE
         session = (
-            _visible(actor, session_id)
+            _visible(actor, session_id, DECISION_ROLES)
             .annotate(revoked=Exists(RevokedAccessToken.objects.filter(jti=claims["jti"])))
             .first()
         )
         if session is None or session.revoked or session.state != SessionState.ACTIVE:
             return INACTIVE
         return {"active": True, "token_type": "access_token", **claims}
-    session = _session_token(actor, token)
+    session = _session_token(actor, token, DECISION_ROLES)
     if session is None or session.state != SessionState.ACTIVE:
         return INACTIVE
     return {
