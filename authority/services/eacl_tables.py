@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
@@ -92,6 +93,19 @@ def eacl_table_to_wire_cached(*, table: EACLTable) -> wire.Table:
     version = (table.pk, table.updated_at)
     found = eacl_wire_tables.get(version)
     if found is None:
+        found = eacl_table_to_wire(table)
+        eacl_wire_tables.put(version, found)
+    return found
+
+
+def eacl_table_version_to_wire(*, table_id: int, updated_at: Any) -> wire.Table:
+    """The wire form of table `table_id` as of `updated_at` (its version, as the decision point's
+    container read found it: the column as the database returned it), converted once per process
+    and version; on a miss the table is read, with its container, and converted."""
+    version = (table_id, updated_at)
+    found = eacl_wire_tables.get(version)
+    if found is None:
+        table = EACLTable.objects.select_related("container").get(pk=table_id)
         found = eacl_table_to_wire(table)
         eacl_wire_tables.put(version, found)
     return found

@@ -451,3 +451,51 @@ def test_an_access_token_through_the_api(world, issue):
         format="json",
     )  # fmt: skip
     assert both.status_code == 400
+
+
+def test_a_container_session_for_the_attribute_verbs(world, issue):
+    # neo.fs.v2 session.ContainerSessionContext.Verb SETATTRIBUTE = 4, REMOVEATTRIBUTE = 5
+    body = issue(
+        kind="static", context="container", verbs=["SETATTRIBUTE"],
+        session_key=PARTY.public_key().hex(),
+    )  # fmt: skip
+    token = body["neofs_token"]["binary"]
+    decoded = SessionToken.decode(base64.b64decode(token))
+    assert decoded.body.context.verb == ContainerVerb.SETATTRIBUTE == 4
+    asked = {"kind": "container", "session_token": token, "requester_key": PARTY.public_key().hex()}
+    assert _verify(world, verb="SETATTRIBUTE", **asked)["decision"] == "allow"
+    assert _verify(world, verb="REMOVEATTRIBUTE", **asked)["reason"] == "verb_not_allowed"
+
+
+def test_a_changed_basic_acl_or_table_applies_to_the_next_decision(world, tenant):
+    # the decision point compiles its container read once, but reads the row every time
+    stranger = OTHER.public_key().hex()
+    container = world["container"]
+    assert _verify(world, requester_key=stranger)["decision"] == "allow"
+    patched = world["admin"].patch(
+        f"/api/v1/containers/{container.container_id}", {"basic_acl": "0x1C8C8CCC"}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+    assert _verify(world, requester_key=stranger)["reason"] == "basic_acl_deny"
+    world["admin"].patch(
+        f"/api/v1/containers/{container.container_id}", {"basic_acl": "0x0FBF8CFF"},
+        format="json",
+    )  # fmt: skip
+    assert _verify(world, requester_key=stranger)["decision"] == "allow"
+    table = (
+        world["admin"]
+        .post(
+            "/api/v1/eacl-tables",
+            {"name": "t", "container": container.container_id, "rules": ["deny get others"]},
+            format="json",
+        )
+        .json()
+    )
+    world["admin"].patch(
+        f"/api/v1/containers/{container.container_id}", {"eacl_table": table["id"]}, format="json"
+    )
+    assert _verify(world, requester_key=stranger)["reason"] == "eacl_deny"
+    world["admin"].patch(
+        f"/api/v1/eacl-tables/{table['id']}", {"rules": ["allow get others"]}, format="json"
+    )
+    assert _verify(world, requester_key=stranger)["decision"] == "allow"

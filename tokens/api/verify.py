@@ -13,7 +13,6 @@ from authority.api.common import StrictInput, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
-from authority.roles import DECISION_ROLES
 from tokens.api.token_input import token_from_input
 from tokens.services.verify import Operation, request_verify
 from tokens.wire.bearer import BearerToken
@@ -59,8 +58,8 @@ class VerifyApi(APIView):
     @extend_schema(request=VerifyInput, responses=VerifyOutput, operation_id="verify")
     def post(self, request: Request) -> Response:
         data = valid_data(self.VerifyInput, request)
-        container = tenancy.container_get(
-            principal=principal(request), cid=data["container"], roles=DECISION_ROLES
+        container = tenancy.container_for_decision(
+            principal=principal(request), cid=data["container"]
         )
         verb = data["verb"].upper()
         try:

@@ -34,7 +34,7 @@ from django.utils import timezone
 from authority.conf import authority_settings
 from authority.epoch import current_epoch
 from authority.models import Container
-from authority.services.eacl_tables import eacl_table_to_wire_cached
+from authority.services.eacl_tables import eacl_table_to_wire_cached, eacl_table_version_to_wire
 from tokens.models import BearerGrant, RevokedAccessToken, Session, SessionState, session_state
 from tokens.services.access_tokens import access_token_check
 from tokens.wire import basic_acl
@@ -185,7 +185,7 @@ def request_verify(op: Operation) -> Decision:
     epoch = op.epoch if op.epoch is not None else current_epoch()
     recorded = _Recorded(op)
     cid = ContainerID(bytes(op.container.cid))
-    owner = OwnerID.from_string(op.container.owner.neofs_owner_id or "", "owner")
+    owner = OwnerID.from_string(_owner_neofs_id(op.container), "owner")
 
     # 1. who asks — neofs-node acl/v2/service.go getRequestCredentials
     sender_key = op.requester_key
@@ -239,8 +239,8 @@ def request_verify(op: Operation) -> Decision:
     if use_bearer:
         assert op.bearer_token is not None  # noqa: S101 - use_bearer says so
         table = op.bearer_token.body.eacl_table
-    elif op.container.eacl_table is not None:
-        table = eacl_table_to_wire_cached(table=op.container.eacl_table)
+    else:
+        table = _stored_table(op.container)
     if table is None:
         return Decision(True, "allowed")
     decision = evaluate(
@@ -267,6 +267,25 @@ def request_verify(op: Operation) -> Decision:
     if not decision.allowed:
         return _deny("eacl_deny", record)
     return Decision(True, "allowed", record)
+
+
+def _owner_neofs_id(container: Container) -> str:
+    """The owner's NeoFS id: read with the container by `container_for_decision`, else from the
+    owner (a container from the ORM)."""
+    found = getattr(container, "owner_neofs_id", None)
+    return str(found if found is not None else container.owner.neofs_owner_id or "")
+
+
+def _stored_table(container: Container) -> wire.Table | None:
+    """The container's current eACL table, converted once per version in this process."""
+    if container.eacl_table_id is None:
+        return None
+    if hasattr(container, "eacl_table_updated_at"):  # read by container_for_decision
+        return eacl_table_version_to_wire(
+            table_id=container.eacl_table_id, updated_at=container.eacl_table_updated_at
+        )
+    assert container.eacl_table is not None  # noqa: S101 - the id says so
+    return eacl_table_to_wire_cached(table=container.eacl_table)
 
 
 def _sticky_allows(bits: int, op: Operation, sender_key: bytes) -> bool:
