@@ -9,12 +9,12 @@ from typing import Any, TypeVar
 from django.db import connection
 from django.db.models import Model, QuerySet
 
-from authority.caches import registry
 from authority.errors import InvalidInput, NotFound
 from authority.models import Container, EACLTable, Membership, Owner
 from authority.principals import Principal
 from authority.raw import fetch_instance
 from authority.roles import DECISION_ROLES
+from authority.scoping import scoped_statement
 
 M = TypeVar("M", bound=Model)
 
@@ -51,55 +51,32 @@ def container_get(
 # What the decision point reads of a container, and of its owner and current eACL table.
 _DECISION_FIELDS = ("id", "owner_id", "cid", "name", "basic_acl", "eacl_table_id")
 _DECISION_EXTRA = ("owner_neofs_id", "eacl_table_updated_at")
-_decision_sql: dict[tuple[str, str], tuple[str, list[Any], int, int]] = {}
-registry.attach("authority.decision_container_sql", clear=_decision_sql.clear)
+
+
+def _decision_read(principal: Principal, cid: bytes) -> QuerySet[Any]:
+    return (
+        Container.objects.visible_to(principal, roles=DECISION_ROLES)
+        .filter(cid=cid)
+        .order_by()
+        .values_list(*_DECISION_FIELDS, "owner__neofs_owner_id", "eacl_table__updated_at")
+    )
 
 
 def container_for_decision(*, principal: Principal, cid: bytes) -> Container:
     """`container_get` for the decision point (DECISION_ROLES: resource servers too), on the hot
-    path: the statement is `visible_to`'s own queryset, compiled once per database vendor and
-    principal kind, then run with this principal's id and this container id (one query, no ORM
-    set-up). The container comes with `owner_neofs_id` and `eacl_table_updated_at` (the table's
-    version) as attributes."""
-    member = principal.application or principal.user
-    if principal.sees_everything:
-        kind, member_pk = "everything", None
-    elif member is not None:
-        kind, member_pk = type(member).__name__, member.pk
-    else:
-        raise NotFound("No such container.")  # visible_to shows such a principal nothing
-    key = (connection.vendor, kind)
-    compiled = _decision_sql.get(key)
-    if compiled is None:
-        query = (
-            Container.objects.visible_to(principal, roles=DECISION_ROLES)
-            .filter(cid=cid)
-            .order_by()
-            .values_list(*_DECISION_FIELDS, "owner__neofs_owner_id", "eacl_table__updated_at")
-        )
-        sql, compiled_params = query.query.sql_with_params()
-        found = list(compiled_params)
-        member_at = -1 if member_pk is None else found.index(member_pk)
-        cid_at = next(i for i, param in enumerate(found) if _wraps(param, cid))
-        compiled = _decision_sql[key] = (sql, found, member_at, cid_at)
-    sql, template, member_at, cid_at = compiled
-    params = list(template)
-    if member_at >= 0:
-        params[member_at] = member_pk
-    # as the ORM passes a binary value to this backend (psycopg wraps it)
-    params[cid_at] = Container._meta.get_field("cid").get_db_prep_value(cid, connection)
-    container = fetch_instance(
-        Container, sql, params, fields=_DECISION_FIELDS, extra=_DECISION_EXTRA
+    path: `visible_to`'s own queryset compiled once (authority.scoping.scoped_statement), run in
+    one query with no ORM set-up. The container comes with `owner_neofs_id` and
+    `eacl_table_updated_at` (its table's version) as attributes."""
+    prepared = Container._meta.get_field("cid").get_db_prep_value(cid, connection)
+    statement = scoped_statement("decision.container", principal, _decision_read, [cid], [prepared])
+    container = (
+        fetch_instance(Container, *statement, fields=_DECISION_FIELDS, extra=_DECISION_EXTRA)
+        if statement is not None
+        else None
     )
     if container is None:
         raise NotFound("No such container.")
     return container
-
-
-def _wraps(param: Any, value: bytes) -> bool:
-    """Whether a compiled parameter is `value`, bare or as the backend wraps binary values."""
-    inner = getattr(param, "obj", param)
-    return isinstance(inner, bytes | bytearray | memoryview) and bytes(inner) == value
 
 
 def eacl_table_list(*, principal: Principal) -> QuerySet[EACLTable]:

@@ -9,12 +9,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F
 from django.utils import timezone
 
 from authority.principals import Principal
+from authority.raw import fetch_instance
 from authority.roles import DECISION_ROLES
+from authority.scoping import scoped_statement
 from authority.services.audit import audit_record
 from tokens.models import RevokedAccessToken, Session, SessionState
 from tokens.services.access_tokens import access_token_claims
@@ -28,6 +30,21 @@ INACTIVE: dict[str, Any] = {"active": False}
 def _visible(actor: Principal, session_id: uuid.UUID, roles: Any = None) -> Any:
     return (
         Session.objects.visible_to(actor, roles=roles).select_related("owner").filter(pk=session_id)
+    )
+
+
+# What introspecting an access token reads of its session: its state, and the token's revocation.
+_READ_FIELDS = ("id", "expires_at", "cancelled_at")  # in the model's field order (Model.from_db)
+
+
+def _access_token_read(actor: Principal, session_id: uuid.UUID, jti: str) -> Any:
+    """An access token's session, if the actor may introspect it (DECISION_ROLES), with whether
+    the token is revoked: compiled once (authority.scoping.scoped_statement), one query."""
+    return (
+        _visible(actor, session_id, DECISION_ROLES)
+        .order_by()
+        .annotate(revoked=Exists(RevokedAccessToken.objects.filter(jti=jti)))
+        .values_list(*_READ_FIELDS, "revoked")
     )
 
 
@@ -56,12 +73,18 @@ def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
             session_id = uuid.UUID(str(claims["sid"]))
         except ValueError:
             return INACTIVE
-        session = (
-            _visible(actor, session_id, DECISION_ROLES)
-            .annotate(revoked=Exists(RevokedAccessToken.objects.filter(jti=claims["jti"])))
-            .first()
+        jti = str(claims["jti"])
+        prepared = [Session._meta.pk.get_db_prep_value(session_id, connection), jti]
+        statement = scoped_statement(
+            "introspection.access_token", actor, _access_token_read, [session_id, jti], prepared
         )
-        if session is None or session.revoked or session.state != SessionState.ACTIVE:
+        session = (
+            fetch_instance(Session, *statement, fields=_READ_FIELDS, extra=("revoked",))
+            if statement is not None
+            else None
+        )
+        revoked = session is not None and session.revoked  # type: ignore[attr-defined]
+        if session is None or revoked or session.state != SessionState.ACTIVE:
             return INACTIVE
         return {"active": True, "token_type": "access_token", **claims}
     session = _session_token(actor, token, DECISION_ROLES)
