@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep bench-verify bench-sdk bench-grants clean
+.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep bench-verify bench-sdk bench-grants bench-decide clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,10 @@ bench-hsm: setup
 bench-trade: setup
 	bash scripts/system-deps.sh bench
 	$(PY) benchmarks/trade_load.py
+
+bench-decide: setup
+	bash scripts/system-deps.sh bench
+	$(PY) benchmarks/decide_load.py
 
 bench-sweep: setup
 	bash scripts/system-deps.sh bench

@@ -98,6 +98,11 @@ DECLARATIONS = {d.name: d for d in (
              bound=64, events=()),
     _declare("tokens.active_sql", "the active-session condition compiled, by database vendor",
              bound=None, events=()),
+    # The statement, not its rows: what a container is (basic ACL, table, owner) is read on
+    # every decision, so a change applies at once; the eACL table's rows by version, above.
+    _declare("authority.scoped_statements",
+             "hot-path reads (the decision point's container, introspection's session) compiled "
+             "from visible_to, by read, vendor and principal kind", bound=None, events=()),
     _declare("tokens.client_session_statement", "the client-token check's statement",
              bound=None, events=()),
     _declare("authority.row_converters", "column converters by connection and column list",

@@ -12,6 +12,11 @@ api_v1: list[URLPattern | URLResolver] = [
     path("epoch", clock.EpochApi.as_view(), name="epoch"),
     path("owners", tenancy.OwnerListApi.as_view(), name="owner-list"),
     path("owners/<slug:slug>", tenancy.OwnerDetailApi.as_view(), name="owner-detail"),
+    path(
+        "owners/<slug:slug>/resource-servers",
+        tenancy.ResourceServerApi.as_view(),
+        name="owner-resource-servers",
+    ),
     path("containers", tenancy.ContainerListApi.as_view(), name="container-list"),
     path(
         "containers/<str:container_id>",

@@ -14,11 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors
-from authority.api.common import owner_for_write, paginated, valid_data
+from authority.api.common import StrictInput, owner_for_write, paginated, valid_data
 from authority.api.fields import Base58Field, BasicACLField
 from authority.api.permissions import principal
 from authority.errors import InvalidInput, NotFound
-from authority.models import Container, EACLTable, Owner
+from authority.models import Container, EACLTable, Owner, Role
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -33,6 +33,7 @@ from authority.services.eacl_tables import (
     eacl_table_to_wire,
     eacl_table_update,
 )
+from authority.services.owners import resource_server_register
 from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_rule, parse_rule
 from tokens.wire.errors import WireError
@@ -68,6 +69,38 @@ class OwnerDetailApi(APIView):
         return Response(OwnerOutput(owner).data)
 
 
+class ResourceServerApi(APIView):
+    """An owner admin registers a resource-server client: it may verify and introspect for the
+    owner, and nothing else. Its secret is shown once."""
+
+    class ResourceServerInput(StrictInput):
+        name = serializers.CharField(max_length=255)
+
+    class ResourceServerOutput(serializers.Serializer):
+        client_id = serializers.CharField()
+        client_secret = serializers.CharField()
+        name = serializers.CharField()
+        role = serializers.CharField()
+
+    @extend_schema(
+        request=ResourceServerInput,
+        responses={201: ResourceServerOutput},
+        operation_id="owners_resource_servers_register",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        data = valid_data(self.ResourceServerInput, request)
+        actor = principal(request)
+        owner = selectors.owner_get(principal=actor, slug=slug)
+        application, secret = resource_server_register(actor=actor, owner=owner, name=data["name"])
+        body = {
+            "client_id": application.client_id,
+            "client_secret": secret,
+            "name": application.name,
+            "role": Role.RESOURCE_SERVER.value,
+        }
+        return Response(self.ResourceServerOutput(body).data, status=status.HTTP_201_CREATED)
+
+
 class ContainerOutput(serializers.Serializer):
     container_id = serializers.CharField()
     owner = serializers.CharField(source="owner.slug")
@@ -78,7 +111,7 @@ class ContainerOutput(serializers.Serializer):
 
 
 class ContainerListApi(APIView):
-    class ContainerCreateInput(serializers.Serializer):
+    class ContainerCreateInput(StrictInput):
         owner = serializers.SlugField(required=False)
         name = serializers.CharField(max_length=200)
         container_id = Base58Field(length=32, required=False)
@@ -109,7 +142,7 @@ class ContainerListApi(APIView):
 
 
 class ContainerDetailApi(APIView):
-    class ContainerUpdateInput(serializers.Serializer):
+    class ContainerUpdateInput(StrictInput):
         name = serializers.CharField(max_length=200, required=False)
         basic_acl = BasicACLField(required=False, allow_null=True)
         eacl_table = serializers.UUIDField(required=False, allow_null=True)
@@ -176,7 +209,7 @@ class EACLTableOutput(serializers.Serializer):
         return [format_rule(r) for r in self._wire.records]
 
 
-class EACLTableInput(serializers.Serializer):
+class EACLTableInput(StrictInput):
     """A table as NeoFS JSON (`table`) or as rule lines (`rules`), not both."""
 
     name = serializers.CharField(max_length=200)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any, TypedDict
 
 from django.db import transaction
+from oauth2_provider.generators import generate_client_secret
+from oauth2_provider.models import get_application_model
 
 from authority.errors import InvalidInput, NotFound
 from authority.models import ADMIN_ROLES, BearerFlavour, Membership, Owner, Role
@@ -126,6 +128,27 @@ def membership_set(
         detail={"role": str(role), "created": created, "member": str(user or application)},
     )
     return membership
+
+
+@transaction.atomic
+def resource_server_register(*, actor: Principal, owner: Owner, name: str) -> tuple[Any, str]:
+    """A resource-server client of `owner` (owner admins): an OAuth2 application (client
+    credentials) whose only membership is the RESOURCE_SERVER role, so it may verify and
+    introspect for this owner and nothing else. Returns it and its client secret, shown once
+    (django-oauth-toolkit stores only a hash of it)."""
+    require_role(actor, owner, ADMIN_ROLES)
+    name = name.strip()
+    if not 0 < len(name) <= 255:
+        raise InvalidInput("A name of 1 to 255 characters.", field="name")
+    secret = generate_client_secret()
+    application = get_application_model().objects.create(
+        name=name,
+        client_type="confidential",
+        authorization_grant_type="client-credentials",
+        client_secret=secret,
+    )
+    membership_set(actor=actor, owner=owner, role=Role.RESOURCE_SERVER, application=application)
+    return application, secret
 
 
 @transaction.atomic

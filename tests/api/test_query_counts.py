@@ -187,3 +187,26 @@ def test_lists_spend_the_same_queries_for_1_and_20_rows(ws, path, rows, django_a
     with django_assert_num_queries(LISTS[path]):
         listed = _ok(ws.client.get(f"/api/v1/{path}"))
     assert listed["count"] == rows
+
+
+def test_verify_with_an_access_token_and_a_bearer_token(ws, django_assert_num_queries):
+    ws.container.basic_acl = 0x0FBFBFFF  # eacl-public-read-write: the bearer's table applies
+    ws.container.save()
+    access = _trade(ws, _issue(ws)["token"])["access_token"]
+    bearer = _grant(ws, "deny get user")  # the access token stands for the owner: USER
+    asked = {"access_token": access, "bearer_token": bearer["token"]["binary"]}
+    _verify(ws, **asked)  # the verifying key read once, then cached
+    # token; container; the access token's session and revocation and the bearer grant's
+    # revocation, in one
+    with django_assert_num_queries(3):
+        decision = _verify(ws, **asked)
+    assert decision["reason"] == "eacl_deny"
+
+
+@pytest.mark.parametrize("bits", [0x1C8C8CCC, 0x0FBFBFFF])
+def test_verify_by_the_basic_acl_alone_spends_no_more(ws, bits, django_assert_num_queries):
+    ws.container.basic_acl = bits
+    ws.container.save()
+    stranger = PARTY.public_key().hex()
+    with django_assert_num_queries(2):  # token; container with its owner (and table: none)
+        _verify(ws, requester_key=stranger)
