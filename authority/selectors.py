@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 
 from authority.errors import InvalidInput, NotFound
-from authority.models import Container, EACLTable, Membership, Owner
+from authority.models import ADMIN_ROLES, Container, EACLTable, Membership, Owner
 from authority.principals import Principal
 
 M = TypeVar("M", bound=Model)
@@ -85,3 +85,21 @@ def member_principal_get(*, owner: Owner, label: str) -> Principal:
             field="renewer",
         )
     return Principal(user=membership.user, application=membership.application)
+
+
+def service_account_list(*, actor: Principal) -> QuerySet[Membership]:
+    """The memberships of service accounts in the owners `actor` administers."""
+    administered = Owner.objects.visible_to(actor, roles=ADMIN_ROLES)
+    return (
+        Membership.objects.filter(application__isnull=False, owner__in=administered)
+        .select_related("owner", "application")
+        .order_by("owner__slug", "application__name", "pk")
+    )
+
+
+def service_account_get(*, actor: Principal, application_id: int) -> Any:
+    """A service account of an owner `actor` administers (404 otherwise)."""
+    membership = service_account_list(actor=actor).filter(application_id=application_id).first()
+    if membership is None:
+        raise NotFound("No such service account.")
+    return membership.application

@@ -17,6 +17,7 @@ from authority.admin.scoping import (
     ServiceForm,
     actor,
 )
+from authority.admin.service_accounts import ServiceAccountViews
 from authority.admin.tenancy_forms import ContainerForm, OwnerAddForm
 from authority.models import (
     ADMIN_ROLES,
@@ -57,7 +58,7 @@ from tokens.wire.errors import WireError
 
 
 @admin.register(Owner)
-class OwnerAdmin(OwnerScopedAdmin):
+class OwnerAdmin(ServiceAccountViews, OwnerScopedAdmin):
     write_roles = ADMIN_ROLES
     list_display = ["slug", "name", "neofs_owner_id", "signs_own_tokens", "bearer_flavour"]
     search_fields = ["slug", "name", "neofs_owner_id"]
