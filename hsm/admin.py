@@ -78,7 +78,7 @@ class KeyRecordAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
 
     @admin.action(description="Rotate: a new active key; these retire and keep verifying")
     @irreversible(
-        question="Rotate the {count} key(s) selected ({names})?",
+        question="Rotate {rows}?",
         consequence=(
             "A new key becomes active for each purpose and owner; the active one retires (it "
             "keeps verifying what it signed until it is destroyed). Owner signing keys and "
@@ -122,7 +122,7 @@ class KeyRecordAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
 
     @admin.action(description="Destroy in the HSM (irreversible)")
     @irreversible(
-        question="Destroy {count} key(s) in the HSM ({names})?",
+        question="Destroy {rows} in the HSM?",
         consequence=(
             "The key material is erased from the HSM: nothing it signed verifies any more, and "
             "nothing can bring it back. The record stays, destroyed, for audit."

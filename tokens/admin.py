@@ -75,7 +75,7 @@ class SessionAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
 
     @admin.action(description="Cancel (the renewer or an owner admin)")
     @irreversible(
-        question="Cancel {count} session(s): {names}?",
+        question="Cancel {rows}?",
         consequence=(
             "A cancelled session cannot be renewed or used again: every trade for it stops at "
             "once. The record stays, cancelled, for audit."
@@ -228,7 +228,7 @@ class BearerGrantAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
 
     @admin.action(description="Revoke")
     @irreversible(
-        question="Revoke {count} bearer grant(s): {names}?",
+        question="Revoke {rows}?",
         consequence=(
             "A revoked grant is refused by verify from now on; it cannot be restored (issue a "
             "new one instead)."

@@ -29,7 +29,8 @@ CONFIRMED = "confirmed"
 
 
 def irreversible(question: str, consequence: str, button: str) -> Callable[[Any], Any]:
-    """Marks an admin action as one that asks first; `question` may use {count} and {names}."""
+    """Marks an admin action as one that asks first; `question` may use {rows} (the row's name,
+    or how many) and {count}."""
 
     def mark(action: Any) -> Any:
         action.confirmation = {"question": question, "consequence": consequence, "button": button}
@@ -48,9 +49,7 @@ def confirmation_page(
     context = {
         **model_admin.admin_site.each_context(request),
         "title": f"{spec['button']}?",
-        "question": spec["question"].format(
-            count=len(rows), names=", ".join(str(row) for row in rows[:3])
-        ),
+        "question": spec["question"].format(count=len(rows), rows=_rows_named(rows, opts)),
         "consequence": spec["consequence"],
         "button": spec["button"],
         "rows": rows,
@@ -64,6 +63,12 @@ def confirmation_page(
         or reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
     }
     return TemplateResponse(request, "admin/confirm_action.html", context)
+
+
+def _rows_named(rows: list[Any], opts: Any) -> str:
+    if len(rows) == 1:
+        return str(rows[0])
+    return f"{len(rows)} {opts.verbose_name_plural}"
 
 
 def is_confirmed(request: HttpRequest) -> bool:
