@@ -24,6 +24,7 @@ from authority.admin.scoping import (
     actor,
     writable_owner_ids,
 )
+from authority.epoch import epoch_start
 from authority.errors import AuthorityError
 from authority.models import ADMIN_ROLES, WRITER_ROLES
 from tokens.models import BearerGrant, RenewalSchedule, Session, SessionState
@@ -162,15 +163,15 @@ class BearerGrantAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
         "container_id",
         "receiver",
         "flavour",
-        "exp",
-        "nbf",
-        "iat",
+        "valid_from",
+        "valid_until",
+        "issued_at_epoch",
         "issued_by",
         "created_at",
         "revoked_at",
         "downloads",
     ]
-    exclude = ["container_cid", "token", "token_digest"]
+    exclude = ["container_cid", "token", "token_digest", "exp", "nbf", "iat"]  # shown as times
     actions = ["revoke"]
     object_actions = ("revoke",)
 
@@ -178,6 +179,22 @@ class BearerGrantAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
     def download(self, obj: BearerGrant) -> str:
         url = reverse("admin:tokens_bearergrant_download", args=[obj.pk])
         return format_html('<a href="{}">download</a>', url)
+
+    @staticmethod
+    def _epoch(epoch: int) -> str:
+        return f"epoch {epoch} (starts {epoch_start(epoch):%Y-%m-%d %H:%M:%S} UTC)"
+
+    @admin.display(description="valid until (exp)")
+    def valid_until(self, obj: BearerGrant) -> str:
+        return self._epoch(obj.exp)
+
+    @admin.display(description="valid from (nbf)")
+    def valid_from(self, obj: BearerGrant) -> str:
+        return self._epoch(obj.nbf)
+
+    @admin.display(description="issued (iat)")
+    def issued_at_epoch(self, obj: BearerGrant) -> str:
+        return self._epoch(obj.iat)
 
     @admin.display(description="download")
     def downloads(self, obj: BearerGrant) -> str:

@@ -88,7 +88,9 @@ class PublicKeyFormField(forms.CharField):
         kwargs.setdefault("required", False)
         kwargs.setdefault("strip", True)
         super().__init__(**kwargs)
-        self.widget.attrs.update({"size": "70", "spellcheck": "false"})
+        self.widget.attrs.update(
+            {"spellcheck": "false", "style": "font-family: monospace; width: 68ch"}
+        )
 
     def clean(self, value: Any) -> bytes | None:
         text = super().clean(value)

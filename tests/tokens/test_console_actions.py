@@ -167,6 +167,7 @@ def test_a_viewer_cannot_revoke_and_is_told(grant, world, member):
 def test_grant_downloads_binary_and_json(grant, admin_console, world, member):
     page = admin_console.get(f"/admin/tokens/bearergrant/{grant.pk}/change/").content.decode()
     assert "download.json" in page
+    assert f"epoch {grant.exp} (starts " in page  # an epoch shown with its time, not bare
     binary = admin_console.get(f"/admin/tokens/bearergrant/{grant.pk}/download/")
     assert binary.content == bytes(grant.token)
     as_json = admin_console.get(f"/admin/tokens/bearergrant/{grant.pk}/download.json")
