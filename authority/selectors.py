@@ -13,7 +13,7 @@ from django.db.models import Count, Max, Model, Q, QuerySet
 from django_celery_beat.models import PeriodicTask
 
 from authority.errors import InvalidInput, NotFound
-from authority.models import AuditEvent, Container, EACLTable, Membership, Owner
+from authority.models import ADMIN_ROLES, AuditEvent, Container, EACLTable, Membership, Owner
 from authority.principals import Principal
 from authority.raw import fetch_instance
 from authority.roles import DECISION_ROLES
@@ -170,3 +170,21 @@ def beat_schedule_list() -> list[dict[str, Any]]:
             "pk", "name", "task", "enabled", "last_run_at", "total_run_count"
         )
     )
+
+
+def service_account_list(*, actor: Principal) -> QuerySet[Membership]:
+    """The memberships of service accounts in the owners `actor` administers."""
+    administered = Owner.objects.visible_to(actor, roles=ADMIN_ROLES)
+    return (
+        Membership.objects.filter(application__isnull=False, owner__in=administered)
+        .select_related("owner", "application")
+        .order_by("owner__slug", "application__name", "pk")
+    )
+
+
+def service_account_get(*, actor: Principal, application_id: int) -> Any:
+    """A service account of an owner `actor` administers (404 otherwise)."""
+    membership = service_account_list(actor=actor).filter(application_id=application_id).first()
+    if membership is None:
+        raise NotFound("No such service account.")
+    return membership.application

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import base58
@@ -13,6 +14,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from authority.admin.actions import (
+    ActionOutcome,
+    ObjectActionsAdmin,
+    confirmation_page,
+    irreversible,
+    is_confirmed,
+)
 from authority.admin.display import (
     badge,
     moment,
@@ -25,10 +33,11 @@ from authority.admin.scoping import (
     ReadOnlyScopedAdmin,
     ScopedOwnerFilter,
     actor,
+    writable_owner_ids,
 )
 from authority.epoch import current_epoch, epoch_start
 from authority.errors import AuthorityError
-from authority.models import Container, Owner
+from authority.models import ADMIN_ROLES, WRITER_ROLES, Container, Owner
 from tokens.models import BearerGrant, RenewalSchedule, Session, SessionState
 from tokens.selectors import (
     bearer_grant_live,
@@ -39,7 +48,8 @@ from tokens.selectors import (
 )
 from tokens.services.bearer_grants import bearer_grant_revoke
 from tokens.services.renewals import renewal_schedule_update, renewal_schedules_run_now
-from tokens.services.sessions import session_cancel, session_renew
+from tokens.services.sessions import is_renewer, session_cancel, session_renew
+from tokens.wire.bearer import BearerToken, Flavour
 
 CANCELLED_TODAY = "cancelled_today"
 
@@ -150,7 +160,7 @@ def container_name() -> Subquery:
 
 
 @admin.register(Session)
-class SessionAdmin(ReadOnlyScopedAdmin):
+class SessionAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
     """Sessions are issued through the API (a delegation secret is shown once); renew and cancel
     are the actions; cancelled sessions stay, for audit."""
 
@@ -167,6 +177,7 @@ class SessionAdmin(ReadOnlyScopedAdmin):
     search_help_text = "Session id (whole), subject, or renewer's user or service-account name."
     date_hierarchy = "created_at"
     actions = ["renew", "cancel"]
+    object_actions = ("renew", "cancel")
     readonly_fields = [
         "id", "owner", "subject", "renewer_label", "kind", "context", "verbs", "container_id",
         "objects_list", "state", "created_at", "expires_at", "max_expires_at", "cancelled_at",
@@ -223,24 +234,52 @@ class SessionAdmin(ReadOnlyScopedAdmin):
             return format_html("cancelled<br>{}", moment(obj.cancelled_at))
         return moment(obj.expires_at)
 
-    def _each(self, request: HttpRequest, queryset: Any, service: Any, verb: str) -> None:
-        done = 0
-        for session in self.writable(request, queryset):
-            try:
-                service(actor=actor(request), session=session)
-                done += 1
-            except AuthorityError as exc:
-                self.message_user(request, f"{session.id}: {exc.detail}", messages.ERROR)
-        if done:
-            self.message_user(request, f"{verb} {done} session(s).", messages.SUCCESS)
+    def object_action_applies(self, request: HttpRequest, name: str, obj: Session) -> bool:
+        principal = actor(request)
+        if name == "renew":
+            return is_renewer(principal, obj) and obj.state == SessionState.ACTIVE
+        admin_of = writable_owner_ids(request, ADMIN_ROLES)
+        may_cancel = is_renewer(principal, obj) or admin_of is None or obj.owner_id in admin_of
+        return name == "cancel" and obj.cancelled_at is None and may_cancel
 
     @admin.action(description="Renew (only as the session's renewer)")
     def renew(self, request: HttpRequest, queryset: Any) -> None:
-        self._each(request, queryset, session_renew, "Renewed")
+        outcome = ActionOutcome()
+        for session in queryset:
+            try:
+                renewed = session_renew(actor=actor(request), session=session)
+            except AuthorityError as exc:
+                outcome.refused.append(f"{session.id}: {exc.detail}")
+                continue
+            outcome.done.append(f"{session.id} until {renewed.expires_at:%Y-%m-%d %H:%M:%S} UTC")
+        outcome.report(self, request, "renewed")
 
     @admin.action(description="Cancel (the renewer or an owner admin)")
-    def cancel(self, request: HttpRequest, queryset: Any) -> None:
-        self._each(request, queryset, session_cancel, "Cancelled")
+    @irreversible(
+        question="Cancel {rows}?",
+        consequence=(
+            "A cancelled session cannot be renewed or used again: every trade for it stops at "
+            "once. The record stays, cancelled, for audit."
+        ),
+        button="Cancel session",
+    )
+    def cancel(self, request: HttpRequest, queryset: Any) -> Any:
+        rows = list(queryset)
+        if not is_confirmed(request):
+            return confirmation_page(self, request, SessionAdmin.cancel, rows)
+        outcome = ActionOutcome()
+        for session in rows:
+            if session.cancelled_at is not None:
+                outcome.nothing_to_do.append(str(session.id))
+                continue
+            try:
+                session_cancel(actor=actor(request), session=session)
+            except AuthorityError as exc:
+                outcome.refused.append(f"{session.id}: {exc.detail}")
+                continue
+            outcome.done.append(str(session.id))
+        outcome.report(self, request, "cancelled")
+        return None
 
 
 class FailingScheduleFilter(admin.SimpleListFilter):
@@ -314,9 +353,9 @@ class BearerGrantStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(BearerGrant)
-class BearerGrantAdmin(ReadOnlyScopedAdmin):
+class BearerGrantAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
     """Bearer grants are issued through the API (the table and receiver are checked there);
-    revoke is the action."""
+    revoke is the action, download (binary or JSON) the grant's page offers."""
 
     list_display = [
         "grant", "owner", "container", "receiver_name", "flavour", "expires", "state_badge",
@@ -332,15 +371,17 @@ class BearerGrantAdmin(ReadOnlyScopedAdmin):
         "container_id",
         "receiver",
         "flavour",
-        "exp",
-        "nbf",
-        "iat",
+        "valid_from",
+        "valid_until",
+        "issued_at_epoch",
         "issued_by",
         "created_at",
         "revoked_at",
+        "downloads",
     ]
-    exclude = ["container_cid", "token", "token_digest"]
+    exclude = ["container_cid", "token", "token_digest", "exp", "nbf", "iat"]  # shown as times
     actions = ["revoke"]
+    object_actions = ("revoke",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         receivers = Owner.objects.filter(neofs_owner_id=OuterRef("receiver")).values("name")
@@ -386,23 +427,92 @@ class BearerGrantAdmin(ReadOnlyScopedAdmin):
         url = reverse("admin:tokens_bearergrant_download", args=[obj.pk])
         return format_html('<a href="{}">download</a>', url)
 
+    @staticmethod
+    def _epoch(epoch: int) -> str:
+        return f"epoch {epoch} (starts {epoch_start(epoch):%Y-%m-%d %H:%M:%S} UTC)"
+
+    @admin.display(description="valid until (exp)")
+    def valid_until(self, obj: BearerGrant) -> str:
+        return self._epoch(obj.exp)
+
+    @admin.display(description="valid from (nbf)")
+    def valid_from(self, obj: BearerGrant) -> str:
+        return self._epoch(obj.nbf)
+
+    @admin.display(description="issued (iat)")
+    def issued_at_epoch(self, obj: BearerGrant) -> str:
+        return self._epoch(obj.iat)
+
+    @admin.display(description="download")
+    def downloads(self, obj: BearerGrant) -> str:
+        return format_html(
+            '<a href="{}" id="download-binary">binary (neofs-cli --bearer)</a> · '
+            '<a href="{}" id="download-json">JSON</a>',
+            reverse("admin:tokens_bearergrant_download", args=[obj.pk]),
+            reverse("admin:tokens_bearergrant_download_json", args=[obj.pk]),
+        )
+
     def get_urls(self) -> list[Any]:
-        view = self.admin_site.admin_view(self.download_view)
+        binary = self.admin_site.admin_view(self.download_view)
+        as_json = self.admin_site.admin_view(self.download_json_view)
         return [
-            path("<uuid:grant_id>/download/", view, name="tokens_bearergrant_download"),
+            path("<uuid:grant_id>/download/", binary, name="tokens_bearergrant_download"),
+            path(
+                "<uuid:grant_id>/download.json",
+                as_json,
+                name="tokens_bearergrant_download_json",
+            ),
             *super().get_urls(),
         ]
 
-    def download_view(self, request: HttpRequest, grant_id: Any) -> Any:
+    def _grant(self, request: HttpRequest, grant_id: Any) -> BearerGrant:
         grant = self.get_queryset(request).filter(pk=grant_id).first()
         if grant is None:
             raise Http404
+        return grant
+
+    def download_view(self, request: HttpRequest, grant_id: Any) -> HttpResponse:
+        grant = self._grant(request, grant_id)
         response = HttpResponse(bytes(grant.token), content_type="application/octet-stream")
         response["Content-Disposition"] = f'attachment; filename="bearer-{grant.pk}.bin"'
         return response
 
+    def download_json_view(self, request: HttpRequest, grant_id: Any) -> HttpResponse:
+        grant = self._grant(request, grant_id)
+        token = BearerToken.decode(bytes(grant.token), flavour=Flavour(grant.flavour))
+        response = HttpResponse(
+            json.dumps(token.to_json(), indent=2) + "\n", content_type="application/json"
+        )
+        response["Content-Disposition"] = f'attachment; filename="bearer-{grant.pk}.json"'
+        return response
+
+    def object_action_applies(self, request: HttpRequest, name: str, obj: BearerGrant) -> bool:
+        writable = writable_owner_ids(request, WRITER_ROLES)
+        return obj.revoked_at is None and (writable is None or obj.owner_id in writable)
+
     @admin.action(description="Revoke")
-    def revoke(self, request: HttpRequest, queryset: Any) -> None:
-        for grant in self.writable(request, queryset):
-            bearer_grant_revoke(actor=actor(request), grant=grant)
-        self.message_user(request, "Revoked.", messages.SUCCESS)
+    @irreversible(
+        question="Revoke {rows}?",
+        consequence=(
+            "A revoked grant is refused by verify from now on; it cannot be restored (issue a "
+            "new one instead)."
+        ),
+        button="Revoke bearer grant",
+    )
+    def revoke(self, request: HttpRequest, queryset: Any) -> Any:
+        rows = list(queryset)
+        if not is_confirmed(request):
+            return confirmation_page(self, request, BearerGrantAdmin.revoke, rows)
+        outcome = ActionOutcome()
+        for grant in rows:
+            if grant.revoked_at is not None:
+                outcome.nothing_to_do.append(str(grant.id))
+                continue
+            try:
+                bearer_grant_revoke(actor=actor(request), grant=grant)
+            except AuthorityError as exc:
+                outcome.refused.append(f"{grant.id}: {exc.detail}")
+                continue
+            outcome.done.append(str(grant.id))
+        outcome.report(self, request, "revoked")
+        return None

@@ -19,6 +19,8 @@ from authority.admin.scoping import (
     ServiceForm,
     actor,
 )
+from authority.admin.service_accounts import ServiceAccountViews
+from authority.admin.tenancy_forms import ContainerForm, OwnerAddForm
 from authority.models import (
     ADMIN_ROLES,
     AuditEvent,
@@ -59,7 +61,7 @@ from tokens.wire.errors import WireError
 
 
 @admin.register(Owner)
-class OwnerAdmin(OwnerScopedAdmin):
+class OwnerAdmin(ServiceAccountViews, OwnerScopedAdmin):
     write_roles = ADMIN_ROLES
     list_display = ["slug", "name", "neofs_owner_id", "signs_own_tokens", "bearer_flavour"]
     search_fields = ["slug", "name", "neofs_owner_id"]
@@ -82,9 +84,19 @@ class OwnerAdmin(OwnerScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # an owner's sessions, keys and audit history keep it
 
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:
+            kwargs["form"] = OwnerAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields if obj is not None else OwnerAddForm.Meta.fields
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
-            return self.readonly_fields
+            return []
         return [*self.readonly_fields, "slug", "signs_own_tokens"]
 
     def get_search_results(
@@ -116,7 +128,16 @@ class OwnerAdmin(OwnerScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Owner, form: Any, change: bool) -> None:
         if not change:
-            created = owner_create(actor=actor(request), name=obj.name, slug=obj.slug)
+            data = form.cleaned_data
+            created = owner_create(
+                actor=actor(request),
+                name=data["name"],
+                slug=data["slug"],
+                public_key=data.get("public_key"),
+                bearer_flavour=data["bearer_flavour"],
+                renew_period=data.get("renew_period"),
+                max_lifetime=data.get("max_lifetime"),
+            )
             obj.pk = created.pk
             return
         fields = [name for name in form.changed_data if name in OwnerChanges.__annotations__]
@@ -150,6 +171,7 @@ class MembershipAdmin(OwnerScopedAdmin):
 
 @admin.register(Container)
 class ContainerAdmin(OwnerScopedAdmin):
+    form = ContainerForm
     list_display = ["name", "container_id", "owner", "basic_acl_hex", "eacl_table"]
     list_filter = [("owner", ScopedOwnerFilter)]
     list_select_related = ["owner", "eacl_table"]
@@ -174,11 +196,12 @@ class ContainerAdmin(OwnerScopedAdmin):
             container_update(actor=actor(request), container=obj, changes=changes)
             return
         created = container_create(
-            actor=actor(request), owner=obj.owner, name=obj.name, basic_acl=obj.basic_acl
+            actor=actor(request),
+            owner=obj.owner,
+            name=obj.name,
+            basic_acl=obj.basic_acl,
+            eacl_table=obj.eacl_table,
         )
-        if obj.eacl_table is not None:
-            changes = ContainerChanges(eacl_table=obj.eacl_table)
-            container_update(actor=actor(request), container=created, changes=changes)
         obj.pk, obj.cid = created.pk, created.cid
 
     def delete_model(self, request: HttpRequest, obj: Container) -> None:

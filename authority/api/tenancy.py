@@ -15,10 +15,10 @@ from rest_framework.views import APIView
 
 from authority import selectors
 from authority.api.common import StrictInput, owner_for_write, paginated, valid_data
-from authority.api.fields import Base58Field, BasicACLField
+from authority.api.fields import Base58Field, BasicACLField, PublicKeyField
 from authority.api.permissions import principal
 from authority.errors import InvalidInput, NotFound
-from authority.models import Container, EACLTable, Owner, Role
+from authority.models import BearerFlavour, Container, EACLTable, Owner, Role
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -33,7 +33,12 @@ from authority.services.eacl_tables import (
     eacl_table_to_wire,
     eacl_table_update,
 )
-from authority.services.owners import resource_server_register
+from authority.services.owners import (
+    MAX_OWNER_PERIOD,
+    owner_create,
+    require_tenant_maker,
+    resource_server_register,
+)
 from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_rule, parse_rule
 from tokens.wire.errors import WireError
@@ -55,11 +60,45 @@ class OwnerOutput(serializers.Serializer):
 
 
 class OwnerListApi(APIView):
+    class OwnerCreateInput(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        slug = serializers.CharField(max_length=64)
+        public_key = PublicKeyField(required=False, allow_null=True)
+        bearer_flavour = serializers.ChoiceField(
+            choices=BearerFlavour.choices, default=BearerFlavour.NEOFS
+        )
+        renew_period = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=MAX_OWNER_PERIOD
+        )
+        max_lifetime = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=MAX_OWNER_PERIOD
+        )
+
     @extend_schema(responses=OwnerOutput(many=True), operation_id="owners_list")
     def get(self, request: Request) -> Response:
         return paginated(
             request, self, selectors.owner_list(principal=principal(request)), OwnerOutput
         )
+
+    @extend_schema(
+        request=OwnerCreateInput, responses={201: OwnerOutput}, operation_id="owners_create"
+    )
+    def post(self, request: Request) -> Response:
+        """A new tenant (superusers only). With `public_key` (compressed P-256, hex) the owner
+        keeps its own wallet and no key is made; without, its key is generated in the HSM."""
+        actor = principal(request)
+        require_tenant_maker(actor)
+        data = valid_data(self.OwnerCreateInput, request)
+        owner = owner_create(
+            actor=actor,
+            name=data["name"],
+            slug=data["slug"],
+            public_key=data.get("public_key"),
+            bearer_flavour=data["bearer_flavour"],
+            renew_period=data.get("renew_period"),
+            max_lifetime=data.get("max_lifetime"),
+        )
+        return Response(OwnerOutput(owner).data, status=status.HTTP_201_CREATED)
 
 
 class OwnerDetailApi(APIView):

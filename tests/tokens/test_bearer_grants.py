@@ -115,7 +115,8 @@ def test_admin_lists_revokes_and_downloads(world, member):
     download = client.get(f"/admin/tokens/bearergrant/{grant['id']}/download/")
     assert download.content == base64.b64decode(grant["token"]["binary"])
     client.post(
-        "/admin/tokens/bearergrant/", {"action": "revoke", "_selected_action": [grant["id"]]}
+        "/admin/tokens/bearergrant/",
+        {"action": "revoke", "_selected_action": [grant["id"]], "confirmed": "yes"},
     )
     assert world["operator"].get(f"/api/v1/bearer-grants/{grant['id']}").json()["revoked_at"]
 
