@@ -103,6 +103,11 @@ DECLARATIONS = {d.name: d for d in (
              bound=1024, events=()),
     _declare("authority.audit_insert", "the audit row's INSERT statement and column preparers",
              bound=None, events=()),
+    # The audit stream sink's open file (one per process, reopened after a fork or a new target)
+    # and when each audit sink last failed (a failure is retried after 5 s).
+    _declare("authority.audit_stream", "the audit stream's open descriptor", bound=1, events=()),
+    _declare("authority.audit_sink_health", "when each audit sink last failed to record",
+             bound=2, ttl=5.0, events=()),
     _declare("authority.settings", "AUTHORITY options over their defaults",
              bound=None, events=(Event.SETTINGS_CHANGED,)),
     # Pure functions of their argument (tokens.wire has no Django and no registry).

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from authority import health
 from authority.api import clock, tenancy
+from authority.api.metrics import metrics_view
 from tokens.api.trade import JWKSApi
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -34,6 +35,7 @@ urlpatterns = [
     path(".well-known/jwks.json", JWKSApi.as_view(), name="jwks"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus (authority/api/metrics.py)
 ]
 
 handler400 = "authority.api.errors.json_bad_request"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from authority.conf import authority_settings
@@ -83,3 +83,19 @@ def delegation_keys_needed(now: dt.datetime) -> Q:
             cancelled_at__isnull=True, max_expires_at__gt=now, secret_key_id__isnull=False
         ).values("secret_key_id")
     )
+
+
+def session_counts_by_owner(*, now: dt.datetime | None = None) -> dict[tuple[str, str], int]:
+    """Sessions by (owner slug, state), every owner: for the metrics endpoint, which alone may see
+    across owners (it answers operators, not tenants). Three grouped counts, one per state."""
+    now = now or timezone.now()
+    states = {
+        SessionState.ACTIVE.value: Session.objects.active(now),
+        SessionState.EXPIRED.value: Session.objects.expired(now),
+        SessionState.CANCELLED.value: Session.objects.cancelled(),
+    }
+    counts: dict[tuple[str, str], int] = {}
+    for state, sessions in states.items():
+        for slug, count in sessions.order_by().values_list("owner__slug").annotate(n=Count("pk")):
+            counts[(slug, state)] = count
+    return counts

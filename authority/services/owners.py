@@ -15,7 +15,7 @@ from authority.errors import InvalidInput, NotFound
 from authority.models import ADMIN_ROLES, BearerFlavour, Membership, Owner, Role
 from authority.principals import Principal
 from authority.scoping import applications_visible_to, users_visible_to
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.permissions import require_role
 from hsm.models import KeyPurpose
 from hsm.services import key_generate
@@ -36,7 +36,7 @@ def owner_public_key_set(*, actor: Principal, owner: Owner, public_key: bytes) -
         audit_record(
             actor=actor,
             owner=owner,
-            action="owner.key_set",
+            action=AuditAction.OWNER_KEY_SET,
             object_type="owner",
             object_id=owner.slug,
             detail={"neofs_owner_id": owner_id},
@@ -54,7 +54,11 @@ def owner_create(
         raise InvalidInput("An owner with this slug exists.", field="slug")
     owner = Owner.objects.create(name=name, slug=slug, signs_own_tokens=public_key is not None)
     audit_record(
-        actor=actor, owner=owner, action="owner.create", object_type="owner", object_id=slug
+        actor=actor,
+        owner=owner,
+        action=AuditAction.OWNER_CREATE,
+        object_type="owner",
+        object_id=slug,
     )
     if public_key is None:
         key = key_generate(purpose=KeyPurpose.OWNER_SIGNING, owner=owner, actor=actor)
@@ -84,7 +88,7 @@ def owner_update(*, actor: Principal, owner: Owner, changes: OwnerChanges) -> Ow
     audit_record(
         actor=actor,
         owner=owner,
-        action="owner.update",
+        action=AuditAction.OWNER_UPDATE,
         object_type="owner",
         object_id=owner.slug,
         detail={"fields": sorted(changes)},
@@ -119,7 +123,7 @@ def membership_set(
     audit_record(
         actor=actor,
         owner=owner,
-        action="membership.set",
+        action=AuditAction.MEMBERSHIP_SET,
         object_type="membership",
         object_id=str(membership.pk),
         detail={"role": str(role), "created": created, "member": str(user or application)},
@@ -134,7 +138,7 @@ def membership_delete(*, actor: Principal, membership: Membership) -> None:
     audit_record(
         actor=actor,
         owner=membership.owner,
-        action="membership.delete",
+        action=AuditAction.MEMBERSHIP_DELETE,
         object_type="membership",
         object_id=str(membership.pk),
         detail={"member": str(membership.user or membership.application)},

@@ -12,7 +12,7 @@ from authority.epoch import current_epoch, epochs_for
 from authority.errors import Conflict, InvalidInput
 from authority.models import Container
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.permissions import require_role
 from hsm.models import KeyPurpose
 from hsm.selectors import key_active_cached
@@ -76,7 +76,7 @@ def bearer_grant_issue(
         issued_by=actor.label,
     )
     audit_record(
-        actor=actor, owner=owner, action="bearer_grant.issue", object_type="bearer_grant",
+        actor=actor, owner=owner, action=AuditAction.BEARER_GRANT_ISSUE, object_type="bearer_grant",
         object_id=str(grant.id), token=raw,
         detail={"receiver": grant.receiver or "anyone", "records": len(table.records)},
     )  # fmt: skip
@@ -92,7 +92,7 @@ def bearer_grant_revoke(*, actor: Principal, grant: BearerGrant) -> BearerGrant:
         grant.revoked_at = timezone.now()
         grant.save(update_fields=["revoked_at"])
         audit_record(
-            actor=actor, owner=grant.owner_id, action="bearer_grant.revoke",
+            actor=actor, owner=grant.owner_id, action=AuditAction.BEARER_GRANT_REVOKE,
             object_type="bearer_grant", object_id=str(grant.id),
         )  # fmt: skip
     return grant

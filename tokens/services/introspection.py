@@ -14,9 +14,10 @@ from django.db.models import Exists, F
 from django.utils import timezone
 
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from tokens.models import RevokedAccessToken, Session, SessionState
 from tokens.services.access_tokens import access_token_claims
+from tokens.services.decision_audit import introspection_record
 from tokens.services.delegation import delegation_session_matches, delegation_token_parse
 from tokens.services.neofs import neofs_token_matches, neofs_token_parse
 from tokens.services.sessions import session_cancel
@@ -46,23 +47,32 @@ def _timestamp(moment: dt.datetime) -> int:
 
 
 def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
+    """RFC 7662 §2.2: the token's claims when it is active, else `{"active": false}`; audited
+    either way (tokens/services/decision_audit.py)."""
+    result, owner_id = _introspect(actor, token)
+    introspection_record(actor=actor, token=token, owner_id=owner_id, result=result)
+    return result
+
+
+def _introspect(actor: Principal, token: str) -> tuple[dict[str, Any], int | None]:
+    """The answer, and the owner of the session it found active (None when inactive)."""
     claims = access_token_claims(token) if token.count(".") == 2 else None
     if claims is not None:
         try:
             session_id = uuid.UUID(str(claims["sid"]))
         except ValueError:
-            return INACTIVE
+            return INACTIVE, None
         session = (
             _visible(actor, session_id)
             .annotate(revoked=Exists(RevokedAccessToken.objects.filter(jti=claims["jti"])))
             .first()
         )
         if session is None or session.revoked or session.state != SessionState.ACTIVE:
-            return INACTIVE
-        return {"active": True, "token_type": "access_token", **claims}
+            return INACTIVE, None
+        return {"active": True, "token_type": "access_token", **claims}, session.owner_id
     session = _session_token(actor, token)
     if session is None or session.state != SessionState.ACTIVE:
-        return INACTIVE
+        return INACTIVE, None
     return {
         "active": True,
         "token_type": "session_token",
@@ -74,7 +84,7 @@ def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
         "sid": str(session.id),
         "cid": session.container_id,
         "kind": session.kind,
-    }
+    }, session.owner_id
 
 
 def token_revoke(*, actor: Principal, token: str) -> None:
@@ -102,7 +112,7 @@ def token_revoke(*, actor: Principal, token: str) -> None:
                     access_generation=F("access_generation") + 1
                 )
                 audit_record(
-                    actor=actor, owner=session.owner, action="access_token.revoke",
+                    actor=actor, owner=session.owner, action=AuditAction.ACCESS_TOKEN_REVOKE,
                     object_type="session", object_id=str(session.id), token=token,
                 )  # fmt: skip
         return

@@ -29,7 +29,7 @@ from authority.errors import BadCredentials, Conflict, InvalidInput
 from authority.lru import LRU
 from authority.principals import Principal
 from authority.raw import fetch_instance
-from authority.services.audit import audit_record, audit_record_if
+from authority.services.audit import AuditAction, audit_record, audit_record_if
 from tokens.models import Session, SessionKind, SessionQuerySet, SessionState
 from tokens.services.access_tokens import access_token_sign
 from tokens.services.delegation import (
@@ -237,7 +237,7 @@ def _trade_audit(
     return {
         "actor": Principal(system=f"session-holder:{session_id}"),
         "owner": owner_id,
-        "action": "session.trade",
+        "action": AuditAction.SESSION_TRADE,
         "object_type": "session",
         "object_id": str(session_id),
         "token": token,

@@ -18,6 +18,7 @@ from authority.epoch import current_epoch
 from authority.models import Container
 from authority.services.eacl_tables import eacl_table_to_wire_cached
 from tokens.models import BearerGrant, Session, SessionState, session_state
+from tokens.services.decision_audit import audited_verify
 from tokens.wire import eacl as wire
 from tokens.wire.bearer import BearerToken
 from tokens.wire.eacl_engine import Request, evaluate
@@ -132,6 +133,7 @@ class _Recorded:
         return "bearer" in self._read()
 
 
+@audited_verify  # every decision audited (issue 18): tokens/services/decision_audit.py
 def request_verify(op: Operation) -> Decision:
     epoch = op.epoch if op.epoch is not None else current_epoch()
     recorded = _Recorded(op)

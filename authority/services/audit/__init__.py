@@ -11,12 +11,15 @@ breaks the chain; the window before sealing is the sealing interval, and `audit_
 reports how many rows are still unsealed. Each row names the keys of its MAC and chain hash, so
 the audit key can rotate (`keys`).
 
+- `actions`: the typed actions and outcomes a row records.
+- `stream`: the JSON-lines sink, and which sinks can record.
 - `keys`: the key ring, key ids and token fingerprints.
 - `record`: the row, its MAC, and the two ways of writing it.
 - `chain`: sealing and verifying.
 - `retention`: pruning to an archive.
 """
 
+from authority.services.audit.actions import AuditAction, Outcome, outcome_for_status
 from authority.services.audit.chain import (
     ChainProblem,
     audit_chain_verify,
@@ -34,7 +37,10 @@ from authority.services.audit.record import audit_record, audit_record_if
 from authority.services.audit.retention import audit_prune
 
 __all__ = [
+    "AuditAction",
     "AuditKey",
+    "Outcome",
+    "outcome_for_status",
     "ChainProblem",
     "audit_chain_verify",
     "audit_key",
