@@ -51,6 +51,8 @@ OPERATIONS: dict[tuple[str, str], tuple[AuditAction, str]] = {
     ("revoke", "POST"): (AuditAction.ACCESS_TOKEN_REVOKE, "token"),
     ("verify", "POST"): (AuditAction.REQUEST_VERIFY, ""),
 }
+# RFC 6749 §5.2 answers a refused grant with 400, like a malformed request: it is a denial.
+_DENIED_AS_INVALID_REQUESTS = frozenset({"invalid_grant"})
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _LONGEST_TOKEN = 8192  # the API's own bound on a token field
 _LONGEST_NAME = 64
@@ -129,6 +131,8 @@ def _audit_refusal(
     action, token_field = operation
     body = getattr(response, "data", None)
     reason = body.get("error") if isinstance(body, dict) else None
+    if reason in _DENIED_AS_INVALID_REQUESTS:
+        outcome = Outcome.DENIED
     fields = body.get("fields") if isinstance(body, dict) else None
     detail: dict[str, Any] = {"status": response.status_code}
     if isinstance(fields, dict) and fields:

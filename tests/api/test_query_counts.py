@@ -87,10 +87,11 @@ def test_verify_spends_the_same_queries_whatever_the_size_of_the_stored_table(
     _stored_table(ws, records)
     asked = {"object_headers": {"Project": "last"}}
     # token; container with its owner and table; the table's container, records, filters,
-    # targets — the conversion, once per version of the table in this process.
-    with django_assert_num_queries(6):
+    # targets — the conversion, once per version of the table in this process; the decision's
+    # audit row.
+    with django_assert_num_queries(7):
         first = _verify(ws, **asked)
-    with django_assert_num_queries(2):  # token; container with its owner and table
+    with django_assert_num_queries(3):  # token; container with its owner and table; audit row
         again = _verify(ws, **asked)
     assert first == again
     assert first["reason"] == "eacl_deny" and first["record"]["index"] == records - 1
@@ -105,7 +106,7 @@ def test_verify_of_a_table_edited_through_the_api_converts_it_once_again(
         f"/api/v1/eacl-tables/{table.public_id}", {"rules": ["allow get others"]}, format="json"
     )
     assert edited.status_code == 200, edited.content
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):  # as above, and the decision's audit row
         assert _verify(ws, object_headers={"Project": "last"})["decision"] == "allow"
 
 
@@ -117,8 +118,9 @@ def test_verify_with_a_session_and_a_bearer_token(ws, django_assert_num_queries)
         "bearer_token": bearer["token"]["binary"],
         "requester_key": PARTY.public_key().hex(),
     }
-    # token; container; the recorded session's state and the bearer grant's revocation, in one
-    with django_assert_num_queries(3):
+    # token; container; the recorded session's state and the bearer grant's revocation, in one;
+    # the decision's audit row
+    with django_assert_num_queries(4):
         decision = _verify(ws, **asked)
     assert decision["reason"] == "eacl_deny"  # the bearer's table, not the container's
 
@@ -135,10 +137,11 @@ def test_trade_spends_two_queries_for_a_session_and_one_on_repeat(ws, django_ass
 def test_introspection_spends_two_queries(ws, django_assert_num_queries):
     session = _issue(ws)
     access = _trade(ws, session["token"])["access_token"]
-    with django_assert_num_queries(3):  # token; the verifying key (then cached); the session
+    # token; the verifying key (then cached); the session; the audit row
+    with django_assert_num_queries(4):
         assert _ok(ws.client.post("/api/v1/introspect", {"token": access}))["active"] is True
     for token in (access, session["token"]):
-        with django_assert_num_queries(2):  # token; the session
+        with django_assert_num_queries(3):  # token; the session; the audit row
             assert _ok(ws.client.post("/api/v1/introspect", {"token": token}))["active"] is True
 
 

@@ -17,6 +17,7 @@ the audit key can rotate (`keys`).
 - `record`: the row, its MAC, and the two ways of writing it.
 - `chain`: sealing and verifying.
 - `retention`: pruning to an archive.
+- `search`: a known token's fingerprints, to find its rows (`audit_hash`).
 """
 
 from authority.services.audit.actions import AuditAction, Outcome, outcome_for_status
@@ -35,10 +36,13 @@ from authority.services.audit.keys import (
 )
 from authority.services.audit.record import audit_record, audit_record_if
 from authority.services.audit.retention import audit_prune
+from authority.services.audit.search import Fingerprint, audit_hash
 
 __all__ = [
     "AuditAction",
     "AuditKey",
+    "Fingerprint",
+    "audit_hash",
     "Outcome",
     "outcome_for_status",
     "ChainProblem",
