@@ -179,9 +179,7 @@ def test_revoke_and_introspect_refused_without_credentials(world, issue):
     row = _assert_refused(revoke, AuditAction.ACCESS_TOKEN_REVOKE, 401, "denied", "auth_missing")
     assert row.token_fingerprint in ("", token_fingerprint(session["token"]))
     introspect = world["anonymous"].post("/api/v1/introspect", {"token": session["token"]})
-    _assert_refused(
-        introspect, AuditAction.ACCESS_TOKEN_INTROSPECT, 401, "denied", "auth_missing"
-    )
+    _assert_refused(introspect, AuditAction.ACCESS_TOKEN_INTROSPECT, 401, "denied", "auth_missing")
 
 
 def test_introspection_decisions_are_audited(world, issue):
@@ -189,7 +187,11 @@ def test_introspection_decisions_are_audited(world, issue):
     active = world["service"].post("/api/v1/introspect", {"token": session["token"]})
     assert active.json()["active"] is True
     row = _last(AuditAction.ACCESS_TOKEN_INTROSPECT)
-    assert (row.outcome, row.object_id, row.owner_id) == ("success", session["id"], world["acme"].pk)
+    assert (row.outcome, row.object_id, row.owner_id) == (
+        "success",
+        session["id"],
+        world["acme"].pk,
+    )
     assert row.token_fingerprint == token_fingerprint(session["token"])
     foreign = world["globex_service"].post("/api/v1/introspect", {"token": session["token"]})
     assert foreign.json() == {"active": False}
