@@ -229,3 +229,15 @@ def test_the_admin_computes_a_known_tokens_fingerprint(client, django_user_model
     text = answer.content.decode()
     assert token_fingerprint("sa1.known.token") in text
     assert "sa1.known.token" not in text
+
+
+def test_celery_task_runs_are_counted():
+    from authority.tasks import seal_audit_log
+
+    before = _scrape()
+    seal_audit_log.apply()  # runs the task here, through Celery's tracer and its signals
+    after = _scrape()
+    labels = {"task": "authority.seal_audit_log", "outcome": "success"}
+    assert _value(after, "authority_celery_tasks_total", **labels) - _value(
+        before, "authority_celery_tasks_total", **labels
+    ) == 1
