@@ -29,8 +29,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-DATABASE = "h18_bench"
-PORT = 8902
+DATABASE = "sa_bench"
+PORT = 8799
 DURATION = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
@@ -47,7 +47,7 @@ def environment(database: str = DATABASE) -> dict[str, str]:
         "HSM_PIN_FILE": str(BENCH_HSM / "user.pin"),
         "HSM_SO_PIN_FILE": str(BENCH_HSM / "so.pin"),
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/5"),
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
         "DEBUG": "false",
         "THROTTLE_TRADE": "100000000/minute",
         "LOG_LEVEL": "WARNING",

@@ -238,6 +238,34 @@ def test_celery_task_runs_are_counted():
     seal_audit_log.apply()  # runs the task here, through Celery's tracer and its signals
     after = _scrape()
     labels = {"task": "authority.seal_audit_log", "outcome": "success"}
-    assert _value(after, "authority_celery_tasks_total", **labels) - _value(
-        before, "authority_celery_tasks_total", **labels
-    ) == 1
+    assert (
+        _value(after, "authority_celery_tasks_total", **labels)
+        - _value(before, "authority_celery_tasks_total", **labels)
+        == 1
+    )
+
+
+def test_logs_are_json_in_production_and_plain_in_development(tmp_path):
+    import os
+    import subprocess
+    from pathlib import Path
+
+    code = (
+        "import django, logging; django.setup(); from django.conf import settings;"
+        "print(settings.LOG_FORMAT, type(logging.getLogger().handlers[0].formatter).__name__)"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in {"DJANGO_ENV", "LOG_FORMAT"}}
+    base.update(PYTHONPATH=str(Path(__file__).resolve().parents[2]), SA_VAR_DIR=str(tmp_path))
+    base["DJANGO_SETTINGS_MODULE"] = "authority.settings"
+
+    def run(**environment: str) -> str:
+        result = subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+            [sys.executable, "-c", code], env={**base, **environment}, capture_output=True,
+            text=True, timeout=120, check=True,
+        )  # fmt: skip
+        return result.stdout.strip()
+
+    production = {"DJANGO_ENV": "production", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "a.example"}
+    assert run(**production) == "json JSONFormatter"
+    assert run(DJANGO_ENV="development") == "plain PlainFormatter"
+    assert run(**production, LOG_FORMAT="plain") == "plain PlainFormatter"
