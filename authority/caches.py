@@ -108,6 +108,9 @@ DECLARATIONS = {d.name: d for d in (
     _declare("authority.audit_stream", "the audit stream's open descriptor", bound=1, events=()),
     _declare("authority.audit_sink_health", "when each audit sink last failed to record",
              bound=2, ttl=5.0, events=()),
+    # Rows of allowed verify decisions made but not yet written (tokens/services/decision_audit).
+    _declare("tokens.verify_audit_batch", "audit rows of allowed verify decisions to write",
+             bound=10_000, ttl=None, events=()),
     _declare("authority.settings", "AUTHORITY options over their defaults",
              bound=None, events=(Event.SETTINGS_CHANGED,)),
     # Pure functions of their argument (tokens.wire has no Django and no registry).

@@ -53,6 +53,8 @@ _AUTHORITY_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "AUDIT_STREAM": ("AUDIT_STREAM", str),
     "AUDIT_FAIL_CLOSED": ("AUDIT_FAIL_CLOSED", lambda value: value.lower() in {"1", "true", "yes"}),
     "AUDIT_VERIFY_SAMPLE": ("AUDIT_VERIFY_SAMPLE", float),
+    "AUDIT_VERIFY_BATCH": ("AUDIT_VERIFY_BATCH", int),
+    "AUDIT_VERIFY_BATCH_SECONDS": ("AUDIT_VERIFY_BATCH_SECONDS", float),
     "METRICS_TOKEN": ("METRICS_TOKEN", str),
     "METRICS_ALLOWED_ADDRESSES": (
         "METRICS_ALLOWED_ADDRESSES",

@@ -19,6 +19,7 @@ from authority.services.audit import (
     audit_seal,
     token_fingerprint,
 )
+from tests.factories import ContainerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -200,6 +201,7 @@ def test_introspection_decisions_are_audited(world, issue):
 
 
 def test_verify_decisions_are_audited_deny_always(world, settings):
+    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_VERIFY_BATCH": 1}  # each row at once
     container = world["container"].container_id
     allowed = world["service"].post(
         "/api/v1/verify", {"verb": "GET", "container": container}, format="json"
@@ -211,7 +213,7 @@ def test_verify_decisions_are_audited_deny_always(world, settings):
     expected = "success" if decision["decision"] == "allow" else "denied"
     assert row.outcome == expected and row.actor.startswith("app:")
     # With sampling of allowed decisions at 0, denials are still every one recorded.
-    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_VERIFY_SAMPLE": 0.0}
+    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_VERIFY_SAMPLE": 0.0, "AUDIT_VERIFY_BATCH": 1}
     before = AuditEvent.objects.filter(action=AuditAction.REQUEST_VERIFY).count()
     denied = world["service"].post(
         "/api/v1/verify",
@@ -259,3 +261,30 @@ def test_audit_hash_command_prints_the_fingerprint(capsys, monkeypatch):
     assert capsys.readouterr().out.strip() == token_fingerprint("sa1.some.token")
     call_command("audit_hash", "sa1.some.token", "--all-keys")
     assert token_fingerprint("sa1.some.token") in capsys.readouterr().out
+
+
+def test_allowed_verify_decisions_are_written_in_batches_denials_at_once(world, settings):
+    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_VERIFY_BATCH": 3}
+    container = ContainerFactory(owner=world["acme"])  # no eACL table: GET is allowed
+    verified = AuditEvent.objects.filter(action=AuditAction.REQUEST_VERIFY)
+
+    def verify(**body):
+        response = world["service"].post(
+            "/api/v1/verify",
+            {"verb": "GET", "container": container.container_id, **body},
+            format="json",
+        )
+        assert response.status_code == 200, response.content
+        return response.json()["decision"]
+
+    assert [verify(), verify()] == ["allow", "allow"]
+    assert verified.count() == 0  # waiting in this process
+    denied = verify(requester_account="NbUgTSFvPmsRxmGeWpuuGeJUoRoi6PErcM")
+    if denied == "deny":
+        assert list(verified.values_list("outcome", flat=True)) == ["denied"]  # at once
+    assert verify() == "allow"  # the third allowed one: the batch is written
+    outcomes = sorted(verified.values_list("outcome", flat=True))
+    assert outcomes.count("success") == 3
+    rows = list(verified.filter(outcome="success").order_by("id"))
+    assert len({row.request_id for row in rows}) == 3  # each its own request's id, made then
+    assert all(row.actor.startswith("app:") and row.owner_id == world["acme"].pk for row in rows)

@@ -34,7 +34,12 @@ from authority.services.audit.keys import (
     audit_key_ring,
     token_fingerprint,
 )
-from authority.services.audit.record import audit_record, audit_record_if
+from authority.services.audit.record import (
+    audit_record,
+    audit_record_if,
+    audit_row,
+    audit_rows_write,
+)
 from authority.services.audit.retention import audit_prune
 from authority.services.audit.search import Fingerprint, audit_hash
 
@@ -53,6 +58,8 @@ __all__ = [
     "audit_prune",
     "audit_record",
     "audit_record_if",
+    "audit_row",
+    "audit_rows_write",
     "audit_seal",
     "audit_unsealed_count",
     "token_fingerprint",

@@ -97,6 +97,31 @@ def audit_record_if(
     return inserted
 
 
+def audit_row(
+    *, actor: Principal | str, owner: Owner | int | None, action: AuditAction,
+    object_type: str = "", object_id: str = "", outcome: Outcome = Outcome.SUCCESS,
+    reason: str = "", token: str | bytes | None = None, detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A row as `audit_record` would write it, MACed now (its time and request id are now's),
+    for writing later with others in `audit_rows_write`."""
+    if reason:
+        detail = {**(detail or {}), "reason": reason}
+    return _row(actor, owner, action, object_type, object_id, outcome, token, detail)
+
+
+def audit_rows_write(rows: Sequence[dict[str, Any]]) -> None:
+    """Writes rows made by `audit_row` in one INSERT."""
+    try:
+        AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
+    except DatabaseError:
+        for row in rows:
+            database_failed(row)
+        raise
+    sink_health.recorded(Sink.DATABASE)
+    for row in rows:
+        stream_after_commit(row)
+
+
 # The MACed columns, in the order the MAC takes them (rows already written depend on it).
 MAC_FIELDS = (
     "created_at", "actor", "owner_id", "action", "object_type", "object_id", "outcome",
