@@ -5,6 +5,9 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun
+
+from authority.metrics import celery_tasks_total
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authority.settings")
 
@@ -25,3 +28,16 @@ def _broker_folders_create(sender: Celery, source: Any, **kwargs: Any) -> None:
     for folder in _BROKER_FOLDERS:
         if folder in options:
             Path(options[folder]).mkdir(parents=True, exist_ok=True)
+
+
+# Task runs and failures for the metrics endpoint (authority.metrics). A worker's counts reach
+# /metrics when it shares PROMETHEUS_MULTIPROC_DIR with the web workers (docs/operations.md).
+_TASK_OUTCOMES = {"SUCCESS": "success", "FAILURE": "failure", "RETRY": "retry"}
+
+
+@task_postrun.connect
+def _task_ran(sender: Any = None, state: str | None = None, **kwargs: Any) -> None:
+    outcome = {"SUCCESS": "success", "FAILURE": "failure", "RETRY": "retry"}.get(
+        state or "", "other"
+    )
+    celery_tasks_total.labels(getattr(sender, "name", "unknown"), outcome).inc()
