@@ -83,7 +83,8 @@ def service_account_create(
     Membership.objects.create(owner=owner, application=application, role=role)
     audit_record(
         actor=actor, owner=owner, action=AuditAction.SERVICE_ACCOUNT_CREATE,
-        object_type="application", object_id=application.client_id, detail={"name": name, "role": str(role)},
+        object_type="application", object_id=application.client_id,
+        detail={"name": name, "role": str(role)},
     )  # fmt: skip
     return IssuedSecret(application=application, client_secret=secret)
 
