@@ -91,10 +91,11 @@ def test_verify_spends_the_same_queries_whatever_the_size_of_the_stored_table(
     _stored_table(ws, records)
     asked = {"object_headers": {"Project": "last"}}
     # container with its owner and table; the table's container, records, filters, targets —
-    # the conversion, once per version of the table in this process.
-    with django_assert_num_queries(5):
+    # the conversion, once per version of the table in this process; the denial's audit row
+    # (an allowed decision's waits for its batch).
+    with django_assert_num_queries(6):
         first = _verify(ws, **asked)
-    with django_assert_num_queries(1):  # container with its owner and table
+    with django_assert_num_queries(2):  # container with its owner and table; the audit row
         again = _verify(ws, **asked)
     assert first == again
     assert first["reason"] == "eacl_deny" and first["record"]["index"] == records - 1
@@ -121,8 +122,9 @@ def test_verify_with_a_session_and_a_bearer_token(ws, django_assert_num_queries)
         "bearer_token": bearer["token"]["binary"],
         "requester_key": PARTY.public_key().hex(),
     }
-    # container; the recorded session's state and the bearer grant's revocation, in one
-    with django_assert_num_queries(2):
+    # container; the recorded session's state and the bearer grant's revocation, in one; the
+    # denial's audit row
+    with django_assert_num_queries(3):
         decision = _verify(ws, **asked)
     assert decision["reason"] == "eacl_deny"  # the bearer's table, not the container's
 
@@ -136,13 +138,13 @@ def test_trade_spends_two_queries_for_a_session_and_one_on_repeat(ws, django_ass
         assert _trade(ws, token)["access_token"] == first["access_token"]
 
 
-def test_introspection_spends_two_queries(ws, django_assert_num_queries):
+def test_introspection_spends_three_queries(ws, django_assert_num_queries):
     session = _issue(ws)
     access = _trade(ws, session["token"])["access_token"]
-    with django_assert_num_queries(2):  # the verifying key (then cached); the session
+    with django_assert_num_queries(3):  # the verifying key (then cached); the session; audit row
         assert _ok(ws.client.post("/api/v1/introspect", {"token": access}))["active"] is True
     for token in (access, session["token"]):
-        with django_assert_num_queries(1):  # the session
+        with django_assert_num_queries(2):  # the session; the audit row
             assert _ok(ws.client.post("/api/v1/introspect", {"token": token}))["active"] is True
 
 
@@ -197,8 +199,9 @@ def test_verify_with_an_access_token_and_a_bearer_token(ws, django_assert_num_qu
     asked = {"access_token": access, "bearer_token": bearer["token"]["binary"]}
     _verify(ws, **asked)  # the verifying key read once, then cached
     # container; the access token's session and revocation and the bearer grant's revocation,
-    # in one (the service account's OAuth2 token is remembered since the warm-up request)
-    with django_assert_num_queries(2):
+    # in one (the service account's OAuth2 token is remembered since the warm-up request); the
+    # denial's audit row
+    with django_assert_num_queries(3):
         decision = _verify(ws, **asked)
     assert decision["reason"] == "eacl_deny"
 
@@ -208,5 +211,6 @@ def test_verify_by_the_basic_acl_alone_spends_no_more(ws, bits, django_assert_nu
     ws.container.basic_acl = bits
     ws.container.save()
     stranger = PARTY.public_key().hex()
-    with django_assert_num_queries(1):  # container with its owner (and table: none)
+    denied = bits == 0x1C8C8CCC  # private: a denial's audit row is written at once
+    with django_assert_num_queries(1 + denied):  # container with its owner (and table: none)
         _verify(ws, requester_key=stranger)
