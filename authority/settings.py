@@ -137,6 +137,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "authority.request_context.RequestIdMiddleware",
+    "authority.api.edge.InputEdgeMiddleware",  # body size, NUL bytes: before anything reads them
     "tokens.api.authentication.ClientTokenMiddleware",  # X-Authority-Token (flow 8)
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -206,6 +207,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = _var_dir / "static"
 LOGIN_URL = "admin:login"
+# The largest body accepted (bytes); larger ones are refused with 413 from their Content-Length
+# (authority/api/edge.py). The largest input of the API, a 1,000-record eACL table, is ~100 KB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 if _production:
     SESSION_COOKIE_SECURE = True
@@ -224,6 +228,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "authority.api.errors.exception_handler",
+    # Depth- and NUL-checked (authority/api/parsers.py); every view takes these.
+    "DEFAULT_PARSER_CLASSES": [
+        "authority.api.parsers.JSONParser",
+        "authority.api.parsers.FormParser",
+        "authority.api.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {
         "trade": env.str("THROTTLE_TRADE", default="600/minute"),

@@ -11,13 +11,13 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority.api.common import HotPathInput, valid_data
+from authority.api.parsers import FormParser, JSONParser, MultiPartParser
 from authority.errors import AuthorityError, BadCredentials, InvalidInput
 from tokens.api.throttles import TokenExchangeThrottle, TradeThrottle
 from tokens.api.token_input import bytes_from_base64
