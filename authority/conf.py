@@ -60,6 +60,12 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_TOKEN_IDLE_TIMEOUT": 30 * 60,
     "CLIENT_TOKEN_MAX_AGE": 12 * 3600,
     "LOGIN_THROTTLE": "10/minute",
+    # Failed logins allowed per client address (of any user names): looser than per user, so one
+    # member's typos do not lock out the others behind the same address (a NAT'd office).
+    "LOGIN_ADDRESS_THROTTLE": "100/minute",
+    # Reverse proxies in front of the authority that append to X-Forwarded-For; 0: the header is
+    # ignored and REMOTE_ADDR is the client (authority.request_context.client_address).
+    "NUM_PROXIES": 0,
     # The key store (hsm app).
     "HSM_KEYSTORE": None,  # an import path, `pkcs11` or `software`; None: chosen automatically
     "HSM_MODULE": "",  # the PKCS#11 module; "": SoftHSM2's when it is installed
@@ -92,6 +98,8 @@ class AuthoritySettings:
     CLIENT_TOKEN_IDLE_TIMEOUT: int
     CLIENT_TOKEN_MAX_AGE: int
     LOGIN_THROTTLE: str
+    LOGIN_ADDRESS_THROTTLE: str
+    NUM_PROXIES: int
     ISSUER: str
     ACCESS_TOKEN_AUDIENCE: str
     PROOF_WINDOW: int

@@ -52,6 +52,8 @@ _AUTHORITY_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CLIENT_TOKEN_IDLE_TIMEOUT": ("CLIENT_TOKEN_IDLE_TIMEOUT", int),
     "CLIENT_TOKEN_MAX_AGE": ("CLIENT_TOKEN_MAX_AGE", int),
     "LOGIN_THROTTLE": ("THROTTLE_LOGIN", str),
+    "LOGIN_ADDRESS_THROTTLE": ("THROTTLE_LOGIN_ADDRESS", str),
+    "NUM_PROXIES": ("NUM_PROXIES", int),
     "HSM_KEYSTORE": ("HSM_BACKEND", str),
     "HSM_MODULE": ("HSM_MODULE", str),
     "HSM_TOKEN_LABEL": ("HSM_TOKEN_LABEL", str),
@@ -236,8 +238,12 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {
+        # Per session token; the *_address buckets per client address (looser: many sessions
+        # of one batch cluster share its NAT's address).
         "trade": env.str("THROTTLE_TRADE", default="600/minute"),
         "token": env.str("THROTTLE_TOKEN", default="600/minute"),
+        "trade_address": env.str("THROTTLE_TRADE_ADDRESS", default="6000/minute"),
+        "token_address": env.str("THROTTLE_TOKEN_ADDRESS", default="6000/minute"),
         "introspect": env.str("THROTTLE_INTROSPECT", default="1200/minute"),
     },
 }

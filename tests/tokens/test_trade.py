@@ -335,7 +335,7 @@ def test_trade_is_throttled_per_client(world, issue, monkeypatch):
     from tokens.api.throttles import TradeThrottle
 
     session = issue()
-    monkeypatch.setattr(TradeThrottle, "THROTTLE_RATES", {"trade": "2/minute"})
+    monkeypatch.setattr(TradeThrottle, "rate", "2/minute", raising=False)
     statuses = [_trade(world, session["token"]) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     assert statuses[2]["Retry-After"] and statuses[2].json()["error"] == "throttled"

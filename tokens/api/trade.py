@@ -19,7 +19,12 @@ from rest_framework.views import APIView
 from authority.api.common import HotPathInput, valid_data
 from authority.api.parsers import FormParser, JSONParser, MultiPartParser
 from authority.errors import AuthorityError, BadCredentials, InvalidInput
-from tokens.api.throttles import TokenExchangeThrottle, TradeThrottle
+from tokens.api.throttles import (
+    TokenExchangeAddressThrottle,
+    TokenExchangeThrottle,
+    TradeAddressThrottle,
+    TradeThrottle,
+)
 from tokens.api.token_input import bytes_from_base64
 from tokens.services.access_tokens import jwks_document
 from tokens.services.proof import Proof
@@ -68,7 +73,7 @@ class TradeOutput(serializers.Serializer):
 class TradeApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [TradeThrottle]
+    throttle_classes = [TradeThrottle, TradeAddressThrottle]
 
     class TradeInput(HotPathInput):
         subject_token = serializers.CharField(max_length=8192, trim_whitespace=True)
@@ -94,7 +99,7 @@ class TokenExchangeApi(APIView):
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [TokenExchangeThrottle]
+    throttle_classes = [TokenExchangeThrottle, TokenExchangeAddressThrottle]
     parser_classes = [FormParser, MultiPartParser, JSONParser]
 
     class TokenExchangeInput(HotPathInput):
