@@ -14,7 +14,9 @@ from django.db.models import Exists, F
 from django.utils import timezone
 
 from authority.principals import Principal
+from authority.roles import WRITER_ROLES
 from authority.services.audit import audit_record
+from authority.services.permissions import require_role
 from tokens.models import RevokedAccessToken, Session, SessionState
 from tokens.services.access_tokens import access_token_claims
 from tokens.services.delegation import delegation_session_matches, delegation_token_parse
@@ -79,7 +81,8 @@ def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
 
 def token_revoke(*, actor: Principal, token: str) -> None:
     """Access tokens are deny-listed until their expiry; a session token cancels its session.
-    Unknown or foreign tokens change nothing (RFC 7009 §2.2: still a 200)."""
+    Unknown or foreign tokens change nothing (RFC 7009 §2.2: still a 200). Revoking is a write:
+    a viewer of the token's owner is refused (403), as for every other write."""
     claims = access_token_claims(token) if token.count(".") == 2 else None
     if claims is not None:
         try:
@@ -88,6 +91,7 @@ def token_revoke(*, actor: Principal, token: str) -> None:
             return
         if session is None:
             return
+        require_role(actor, session.owner, WRITER_ROLES)
         with transaction.atomic():
             _, created = RevokedAccessToken.objects.get_or_create(
                 jti=claims["jti"],
@@ -108,7 +112,8 @@ def token_revoke(*, actor: Principal, token: str) -> None:
         return
     session = _session_token(actor, token)
     if session is not None:
-        # Holding the session token and belonging to its owner is enough to give it up.
+        # Holding the session token and writing for its owner is enough to give it up.
+        require_role(actor, session.owner, WRITER_ROLES)
         session_cancel(actor=actor, session=session, by_token_holder=True)
 
 
