@@ -70,6 +70,7 @@ class OwnerAdmin(OwnerScopedAdmin):
         "bearer_flavour",
         "renew_period",
         "max_lifetime",
+        "access_token_audiences",
         "created_at",
     ]
 

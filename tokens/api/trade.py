@@ -137,7 +137,10 @@ class TokenExchangeApi(APIView):
         except BadCredentials as exc:
             return _oauth_error("invalid_grant", exc.detail)
         except InvalidInput as exc:
-            code = "invalid_scope" if exc.field == "scope" else "invalid_request"
+            # RFC 8693 §2.2.2: an audience or resource not accepted is invalid_target.
+            code = {"scope": "invalid_scope", "audience": "invalid_target"}.get(
+                exc.field or "", "invalid_request"
+            )
             return _oauth_error(code, exc.detail)
         except AuthorityError as exc:
             return _oauth_error("invalid_grant", exc.detail, status=exc.status)
