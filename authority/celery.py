@@ -6,6 +6,8 @@ from typing import Any
 
 from celery import Celery
 
+from authority.private_files import private_directory
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authority.settings")
 
 app = Celery("authority")
@@ -24,4 +26,4 @@ def _broker_folders_create(sender: Celery, source: Any, **kwargs: Any) -> None:
     options = source.broker_transport_options or {}
     for folder in _BROKER_FOLDERS:
         if folder in options:
-            Path(options[folder]).mkdir(parents=True, exist_ok=True)
+            private_directory(Path(options[folder]))  # 0700: messages carry task arguments

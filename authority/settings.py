@@ -24,6 +24,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import lazy
 
 from authority.conf import DEFAULTS as AUTHORITY_DEFAULTS
+from authority.private_files import private_directory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -85,7 +86,7 @@ def _development_secret_key() -> str:
     import; the first of several processes starting together to link its file in wins."""
     path = _development_secret_key_file
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
         draft = path.with_name(f".secret_key.{os.getpid()}")
         descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as file:
