@@ -143,6 +143,7 @@ MIDDLEWARE = [
     "authority.api.edge.InputEdgeMiddleware",  # body size, NUL bytes: before anything reads them
     "tokens.api.authentication.ClientTokenMiddleware",  # X-Authority-Token (flow 8)
     "django.middleware.security.SecurityMiddleware",
+    "authority.api.edge.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -217,7 +218,30 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=102
 if _production:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # HTTPS only: plain HTTP is redirected (but the probes, which call the pod directly), and
+    # browsers are told to remember it (HSTS).
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 86400)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Whether a request came in over HTTPS, as the reverse proxy in front says: trusted only when
+# one is configured (NUM_PROXIES, or the header named outright), since a client could send it.
+_proxy_ssl_header = env.str(
+    "SECURE_PROXY_SSL_HEADER",
+    default="X-Forwarded-Proto" if AUTHORITY.get("NUM_PROXIES", 0) > 0 else "",
+)
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# Sent with every response (authority/api/edge.py). Scripts, styles and images come from this
+# origin only (the admin's and Swagger UI's, from drf-spectacular-sidecar); inline styles stay
+# allowed for Swagger UI; "" sends none.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,4 +1,5 @@
-"""The edge: what every request must satisfy before any view, form or parser reads it.
+"""The edge: what every request must satisfy before any view, form or parser reads it, and the
+Content-Security-Policy header every response carries.
 
 - A body larger than DATA_UPLOAD_MAX_MEMORY_SIZE is refused with 413 from its Content-Length,
   before a byte of it is read (Django would read up to the limit, then answer 400).
@@ -52,3 +53,18 @@ class InputEdgeMiddleware:
                     error_body("invalid", "NUL bytes are not accepted."), status=400
                 )
         return None
+
+
+class ContentSecurityPolicyMiddleware:
+    """settings.CONTENT_SECURITY_POLICY on every response that sets none of its own (Django 5.2
+    has no CSP support of its own)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        policy = getattr(settings, "CONTENT_SECURITY_POLICY", "")
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        return response
