@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",  # admin login lockout (authority/admin_lockout.py)
     "authority",
     "hsm",
     "tokens",
@@ -150,6 +151,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out admin login into its 429
 ]
 
 ROOT_URLCONF = "authority.urls"
@@ -204,6 +206,19 @@ AUTH_PASSWORD_VALIDATORS = [
     # Not a check: a saved new password ends the user's client tokens (flow 8).
     {"NAME": "tokens.services.client_sessions.PasswordChangeEndsClientSessions"},
 ]
+# Admin login lockout (django-axes; authority/admin_lockout.py says why so configured).
+AUTHENTICATION_BACKENDS = [
+    "authority.admin_lockout.AdminLoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours, as axes reads it
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "authority.admin_lockout.axes_client_address"
+AXES_LOCKOUT_CALLABLE = "authority.admin_lockout.lockout_response"
+AXES_VERBOSE = False
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
