@@ -219,6 +219,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "authority.admin_lockout.axes_client_address"
 AXES_LOCKOUT_CALLABLE = "authority.admin_lockout.lockout_response"
 AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # successes are in the audit log; axes keeps the failures only
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
