@@ -268,7 +268,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["authority.api.permissions.IsPrincipal"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "authority.api.common.Pagination",  # limit ≤ 500
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "authority.api.errors.exception_handler",
     # Depth- and NUL-checked (authority/api/parsers.py); every view takes these.
