@@ -62,24 +62,25 @@ def test_the_longest_ids_still_decode():
 def test_200000_character_ids_in_paths_queries_and_bodies_are_answered_at_once(
     acme, admin_client, production
 ):
-    started = time.perf_counter()
-    answers = {
-        "path": admin_client.get(f"/api/v1/containers/{LONG_ID}").status_code,
-        "query": admin_client.get(f"/api/v1/sessions?container={LONG_ID}").status_code,
-        "body container": admin_client.post(
+    container = ContainerFactory(owner=acme).container_id
+    calls = {
+        "path": lambda: admin_client.get(f"/api/v1/containers/{LONG_ID}"),
+        "query": lambda: admin_client.get(f"/api/v1/sessions?container={LONG_ID}"),
+        "body container": lambda: admin_client.post(
             "/api/v1/containers", {"name": "c", "container_id": LONG_ID}, format="json"
-        ).status_code,
-        "body receiver": admin_client.post(
+        ),
+        "body receiver": lambda: admin_client.post(
             "/api/v1/bearer-grants",
-            {
-                "container": ContainerFactory(owner=acme).container_id,
-                "receiver": LONG_ID,
-                "rules": ["allow get others"],
-            },
+            {"container": container, "receiver": LONG_ID, "rules": ["allow get others"]},
             format="json",
-        ).status_code,
-        "session path": admin_client.get(f"/api/v1/sessions/{LONG_ID}").status_code,
+        ),
+        "session path": lambda: admin_client.get(f"/api/v1/sessions/{LONG_ID}"),
     }
+    answers, slowest = {}, 0.0
+    for name, call in calls.items():
+        started = time.perf_counter()
+        answers[name] = call().status_code
+        slowest = max(slowest, time.perf_counter() - started)
     assert answers == {
         "path": 404,
         "query": 400,
@@ -87,7 +88,9 @@ def test_200000_character_ids_in_paths_queries_and_bodies_are_answered_at_once(
         "body receiver": 400,
         "session path": 404,
     }
-    assert time.perf_counter() - started < 1.0
+    # A sanity bound only (the old code took ~40 s of CPU per id); make bench-limits prints the
+    # real figures (a few milliseconds).
+    assert slowest < 2.0
 
 
 def _json_operations():
@@ -167,7 +170,6 @@ def test_nul_bytes_in_queries_paths_json_and_forms_are_400(acme, admin_client, p
 def test_a_10_mb_body_is_413_before_it_is_read(acme, admin_client, production):
     anonymous = APIClient(raise_request_exception=False)
     body = b'{"subject_token": "' + b"x" * 10_000_000 + b'"}'
-    started = time.perf_counter()
     for client, path, content_type in [
         (anonymous, "/api/v1/trade", "application/json"),
         (anonymous, "/api/v1/token", "application/x-www-form-urlencoded"),
@@ -175,10 +177,11 @@ def test_a_10_mb_body_is_413_before_it_is_read(acme, admin_client, production):
         (admin_client, "/api/v1/eacl-tables", "application/json"),
         (admin_client, "/admin/login/", "application/x-www-form-urlencoded"),
     ]:
+        started = time.perf_counter()
         response = client.post(path, data=body, content_type=content_type)
+        assert time.perf_counter() - started < 2.0  # a sanity bound: nothing of it was read
         assert response.status_code == 413, (path, response.status_code)
         assert response.json()["error"] == "too_large"
-    assert time.perf_counter() - started < 2.0
 
 
 def test_a_body_under_the_limit_still_works(acme, admin_client):
