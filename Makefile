@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep bench-verify bench-sdk bench-limits clean
+.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep bench-verify bench-sdk bench-grants bench-decide bench-limits clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 ## Benchmarks: print figures and ratios.
-bench: bench-wire bench-hsm bench-verify bench-trade bench-sweep bench-sdk bench-limits
+bench: bench-wire bench-hsm bench-verify bench-trade bench-sweep bench-sdk bench-grants bench-limits
 
 bench-wire: $(STAMP)
 	$(PY) benchmarks/wire_verify.py
@@ -51,9 +51,17 @@ bench-trade: setup
 	bash scripts/system-deps.sh bench
 	$(PY) benchmarks/trade_load.py
 
+bench-decide: setup
+	bash scripts/system-deps.sh bench
+	$(PY) benchmarks/decide_load.py
+
 bench-sweep: setup
 	bash scripts/system-deps.sh bench
 	$(PY) benchmarks/sweep_load.py
+
+bench-grants: setup
+	bash scripts/system-deps.sh bench
+	$(PY) benchmarks/grant_load.py
 
 bench-verify: setup
 	$(PY) benchmarks/verify_rate.py

@@ -66,6 +66,14 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front of the authority that append to X-Forwarded-For; 0: the header is
     # ignored and REMOTE_ADDR is the client (authority.request_context.client_address).
     "NUM_PROXIES": 0,
+    # OAuth2 clients (django-oauth-toolkit): client secrets are HMAC-SHA256 under the highest
+    # numbered pepper ({number: pepper}; empty: one derived from SECRET_KEY); refresh tokens die
+    # this many seconds after their access token expires; /o/token/ throttled per client id and
+    # per client address.
+    "CLIENT_SECRET_PEPPERS": {},
+    "OAUTH2_REFRESH_TOKEN_LIFETIME": 14 * 86400,
+    "OAUTH2_TOKEN_THROTTLE": "600/minute",
+    "OAUTH2_TOKEN_ADDRESS_THROTTLE": "1200/minute",
     # The key store (hsm app).
     "HSM_KEYSTORE": None,  # an import path, `pkcs11` or `software`; None: chosen automatically
     "HSM_MODULE": "",  # the PKCS#11 module; "": SoftHSM2's when it is installed
@@ -100,6 +108,10 @@ class AuthoritySettings:
     LOGIN_THROTTLE: str
     LOGIN_ADDRESS_THROTTLE: str
     NUM_PROXIES: int
+    CLIENT_SECRET_PEPPERS: dict[int, str]
+    OAUTH2_REFRESH_TOKEN_LIFETIME: int
+    OAUTH2_TOKEN_THROTTLE: str
+    OAUTH2_TOKEN_ADDRESS_THROTTLE: str
     ISSUER: str
     ACCESS_TOKEN_AUDIENCE: str
     PROOF_WINDOW: int

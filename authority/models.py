@@ -87,7 +87,7 @@ class Membership(OwnerScoped, models.Model):
         on_delete=models.CASCADE,
         related_name="memberships",
     )
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OwnerScopedQuerySet.as_manager()

@@ -4,7 +4,9 @@ Every tenant model's manager is an `OwnerScopedQuerySet` (as NetBox's restricted
 its `visible_to(principal, roles=…)` is what selectors, services, API views and the admin (lists,
 forms, foreign-key pickers, autocompletes, actions) all call:
 
-- a principal sees the rows of the owners it is a member of — with one of `roles`, when given;
+- a principal sees the rows of the owners it is a member of — with one of `roles`, when given,
+  else with one of MEMBER_ROLES (a resource server sees rows only where the decision point asks
+  for DECISION_ROLES);
 - the authority's own internal actors (`SYSTEM`, schedules), and a superuser in the operator
   console (the admin), see every row and act as an owner admin;
 - anything else sees nothing.
@@ -14,15 +16,17 @@ The path from a model to its owner is the model's `owner_path` (`""` on Owner it
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.db.models import Model, Q, QuerySet
 from oauth2_provider.models import get_application_model
 
+from authority.caches import registry
 from authority.principals import Principal
-from authority.roles import ADMIN_ROLES, Role
+from authority.roles import ADMIN_ROLES, MEMBER_ROLES, Role
 
 if TYPE_CHECKING:
     from typing import Self
@@ -43,9 +47,8 @@ def membership_condition(
     everything). One filter() call, so the role and the member are the same membership row."""
     prefix = _memberships_prefix(model)
     condition = principal.membership_q(prefix)
-    if roles is not None:
-        condition &= Q(**{f"{prefix}role__in": sorted(str(role) for role in roles)})
-    return condition
+    named = MEMBER_ROLES if roles is None else roles
+    return condition & Q(**{f"{prefix}role__in": sorted(str(role) for role in named)})
 
 
 class OwnerScopedQuerySet(QuerySet[M]):
@@ -58,6 +61,70 @@ class OwnerScopedQuerySet(QuerySet[M]):
         if principal.sees_everything:
             return self.all()
         return self.filter(membership_condition(principal, self.model, roles))
+
+
+_STAND_IN_PK = -7_340_033
+_scoped_statements: dict[tuple[str, str, str], tuple[str, list[Any], int, list[int]]] = {}
+
+
+def scoped_statement(
+    name: str,
+    principal: Principal,
+    build: Callable[..., QuerySet[Any]],
+    values: Sequence[Any],
+    prepared: Sequence[Any],
+) -> tuple[str, list[Any]] | None:
+    """A hot path's read as SQL and parameters: `build(principal, *values)` — a queryset that
+    starts from `visible_to` — compiled once per `name`, database vendor and principal kind (user,
+    application, sees everything), so the scoping stays this module's; each later call only puts
+    this principal's id and `prepared` (the values as the ORM passes them to the backend) in the
+    places the first compilation found them. None: `visible_to` shows this principal nothing."""
+    member = principal.application or principal.user
+    if principal.sees_everything:
+        kind, member_pk = "everything", None
+    elif member is not None:
+        kind, member_pk = member._meta.label, member.pk  # through a lazy user too
+    else:
+        return None
+    key = (name, connection.vendor, kind)
+    compiled = _scoped_statements.get(key)
+    if compiled is None:
+        # Compiled for a stand-in member whose id no other parameter can equal (a LIMIT 1, say).
+        stand_in = principal
+        if member is not None and not principal.sees_everything:
+            role = "application" if principal.application is not None else "user"
+            stand_in = Principal(**{role: member._meta.model(pk=_STAND_IN_PK)})
+        sql, found = build(stand_in, *values).query.sql_with_params()
+        template = list(found)
+        member_at = -1 if member_pk is None else _position(template, _STAND_IN_PK)
+        positions = [_position(template, value) for value in prepared]
+        if len({member_at, *positions}) != len(positions) + 1:
+            raise ValueError(f"{name}: a value was found at another's place in {template!r}")
+        compiled = _scoped_statements[key] = (sql, template, member_at, positions)
+    statement, template, member_at, positions = compiled
+    params: list[Any] = list(template)
+    if member_at >= 0:
+        params[member_at] = member_pk
+    for at, value in zip(positions, prepared, strict=True):
+        params[at] = value
+    return statement, params
+
+
+def _unwrapped(param: Any) -> Any:
+    """A parameter as compared: psycopg's binary wrapper and memoryviews as bytes."""
+    inner = getattr(param, "obj", param)
+    return bytes(inner) if isinstance(inner, memoryview | bytearray) else inner
+
+
+def _position(params: list[Any], value: Any) -> int:
+    wanted = _unwrapped(value)
+    found = [i for i, param in enumerate(params) if _unwrapped(param) == wanted]
+    if len(found) != 1:
+        raise ValueError(f"{value!r} is not once among the compiled parameters {params!r}")
+    return found[0]
+
+
+registry.attach("authority.scoped_statements", clear=_scoped_statements.clear)
 
 
 class OwnerScoped:

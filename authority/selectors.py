@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from django.db.models import Model, QuerySet
+from django.db import connection
+from django.db.models import Count, Max, Model, Q, QuerySet
+from django_celery_beat.models import PeriodicTask
 
 from authority.errors import InvalidInput, NotFound
-from authority.models import Container, EACLTable, Membership, Owner
+from authority.models import ADMIN_ROLES, AuditEvent, Container, EACLTable, Membership, Owner
 from authority.principals import Principal
+from authority.raw import fetch_instance
+from authority.roles import DECISION_ROLES
+from authority.scoping import scoped_statement
+from authority.services.audit import VERIFY_ACTION
 
 M = TypeVar("M", bound=Model)
 
@@ -25,12 +34,50 @@ def owner_get(*, principal: Principal, slug: str) -> Owner:
     return owner
 
 
-def container_list(*, principal: Principal) -> QuerySet[Container]:
-    return Container.objects.visible_to(principal).select_related("owner", "eacl_table")
+def container_list(
+    *, principal: Principal, roles: Iterable[str] | None = None
+) -> QuerySet[Container]:
+    return Container.objects.visible_to(principal, roles=roles).select_related(
+        "owner", "eacl_table"
+    )
 
 
-def container_get(*, principal: Principal, cid: bytes) -> Container:
-    container = container_list(principal=principal).filter(cid=cid).first()
+def container_get(
+    *, principal: Principal, cid: bytes, roles: Iterable[str] | None = None
+) -> Container:
+    """`roles`: DECISION_ROLES for the decision point, which resource servers may ask."""
+    container = container_list(principal=principal, roles=roles).filter(cid=cid).first()
+    if container is None:
+        raise NotFound("No such container.")
+    return container
+
+
+# What the decision point reads of a container, and of its owner and current eACL table.
+_DECISION_FIELDS = ("id", "owner_id", "cid", "name", "basic_acl", "eacl_table_id")
+_DECISION_EXTRA = ("owner_neofs_id", "eacl_table_updated_at")
+
+
+def _decision_read(principal: Principal, cid: bytes) -> QuerySet[Any]:
+    return (
+        Container.objects.visible_to(principal, roles=DECISION_ROLES)
+        .filter(cid=cid)
+        .order_by()
+        .values_list(*_DECISION_FIELDS, "owner__neofs_owner_id", "eacl_table__updated_at")
+    )
+
+
+def container_for_decision(*, principal: Principal, cid: bytes) -> Container:
+    """`container_get` for the decision point (DECISION_ROLES: resource servers too), on the hot
+    path: `visible_to`'s own queryset compiled once (authority.scoping.scoped_statement), run in
+    one query with no ORM set-up. The container comes with `owner_neofs_id` and
+    `eacl_table_updated_at` (its table's version) as attributes."""
+    prepared = Container._meta.get_field("cid").get_db_prep_value(cid, connection)
+    statement = scoped_statement("decision.container", principal, _decision_read, [cid], [prepared])
+    container = (
+        fetch_instance(Container, *statement, fields=_DECISION_FIELDS, extra=_DECISION_EXTRA)
+        if statement is not None
+        else None
+    )
     if container is None:
         raise NotFound("No such container.")
     return container
@@ -85,3 +132,59 @@ def member_principal_get(*, owner: Owner, label: str) -> Principal:
             field="renewer",
         )
     return Principal(user=membership.user, application=membership.application)
+
+
+@dataclass(frozen=True)
+class AuditChainStatus:
+    """The audit log as the console shows it: sealed up to when, how many rows wait for the
+    sealer, and the last recorded verification (`audit_chain_check`)."""
+
+    sealed_up_to: dt.datetime | None
+    unsealed: int
+    last_verify: AuditEvent | None
+
+
+def audit_chain_status(*, principal: Principal) -> AuditChainStatus:
+    """Over the rows `principal` sees (one aggregate query); the last verification covers every
+    chain, so it is the authority's own row, shown to every operator (one more query)."""
+    figures = AuditEvent.objects.visible_to(principal).aggregate(
+        sealed_up_to=Max("created_at", filter=Q(seq__isnull=False)),
+        unsealed=Count("pk", filter=Q(seq__isnull=True)),
+    )
+    last_verify = (
+        AuditEvent.objects.filter(action=VERIFY_ACTION, owner__isnull=True)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    return AuditChainStatus(
+        sealed_up_to=figures["sealed_up_to"],
+        unsealed=figures["unsealed"] or 0,
+        last_verify=last_verify,
+    )
+
+
+def beat_schedule_list() -> list[dict[str, Any]]:
+    """The Celery beat schedules (django-celery-beat) and when each last ran (one query)."""
+    return list(
+        PeriodicTask.objects.order_by("name").values(
+            "pk", "name", "task", "enabled", "last_run_at", "total_run_count"
+        )
+    )
+
+
+def service_account_list(*, actor: Principal) -> QuerySet[Membership]:
+    """The memberships of service accounts in the owners `actor` administers."""
+    administered = Owner.objects.visible_to(actor, roles=ADMIN_ROLES)
+    return (
+        Membership.objects.filter(application__isnull=False, owner__in=administered)
+        .select_related("owner", "application")
+        .order_by("owner__slug", "application__name", "pk")
+    )
+
+
+def service_account_get(*, actor: Principal, application_id: int) -> Any:
+    """A service account of an owner `actor` administers (404 otherwise)."""
+    membership = service_account_list(actor=actor).filter(application_id=application_id).first()
+    if membership is None:
+        raise NotFound("No such service account.")
+    return membership.application

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import lazy
 
@@ -55,6 +56,17 @@ _AUTHORITY_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "LOGIN_THROTTLE": ("THROTTLE_LOGIN", str),
     "LOGIN_ADDRESS_THROTTLE": ("THROTTLE_LOGIN_ADDRESS", str),
     "NUM_PROXIES": ("NUM_PROXIES", int),
+    "CLIENT_SECRET_PEPPERS": (
+        "CLIENT_SECRET_PEPPERS",  # `1:pepper,2:pepper`; the highest number is current
+        lambda value: {
+            int(number): pepper
+            for number, _, pepper in (item.strip().partition(":") for item in value.split(","))
+            if pepper
+        },
+    ),
+    "OAUTH2_REFRESH_TOKEN_LIFETIME": ("OAUTH2_REFRESH_TOKEN_LIFETIME", int),
+    "OAUTH2_TOKEN_THROTTLE": ("THROTTLE_OAUTH2_TOKEN", str),
+    "OAUTH2_TOKEN_ADDRESS_THROTTLE": ("THROTTLE_OAUTH2_TOKEN_ADDRESS", str),
     "HSM_KEYSTORE": ("HSM_BACKEND", str),
     "HSM_MODULE": ("HSM_MODULE", str),
     "HSM_TOKEN_LABEL": ("HSM_TOKEN_LABEL", str),
@@ -122,7 +134,7 @@ else:
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "authority.console.apps.ConsoleAdminConfig",  # django.contrib.admin, the dashboard as index
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -144,6 +156,8 @@ MIDDLEWARE = [
     "authority.api.edge.InputEdgeMiddleware",  # body size, NUL bytes: before anything reads them
     "tokens.api.authentication.ClientTokenMiddleware",  # X-Authority-Token (flow 8)
     "django.middleware.security.SecurityMiddleware",
+    # Static files (admin, API docs) from STATIC_ROOT after collectstatic, in any server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "authority.api.edge.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -263,7 +277,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # First: its challenge is the WWW-Authenticate of every 401 (flow 8).
         "tokens.api.authentication.ClientTokenAuthentication",
-        "oauth2_provider.contrib.rest_framework.OAuth2Authentication",
+        "authority.api.bearer.BearerAuthentication",  # DOT's, from the header only, remembered
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["authority.api.permissions.IsPrincipal"],
@@ -304,7 +318,23 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "SCOPES": {"authority": "Use the session authority API"},
     "PKCE_REQUIRED": True,
+    # Client secrets under HMAC-SHA256 with a pepper, not PBKDF2 (services/oauth2_clients.py).
+    "CLIENT_SECRET_HASHER": "hmac_sha256",
+    "OAUTH2_VALIDATOR_CLASS": "authority.services.oauth2_clients.AuthorityOAuth2Validator",
+    "ACCESS_TOKEN_GENERATOR": "authority.services.oauth2_clients.token_generate",
+    "REFRESH_TOKEN_GENERATOR": "authority.services.oauth2_clients.token_generate",
+    # RFC 9700: only a checksum of each token at rest; no token in a URL's query.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": AUTHORITY.get(
+        "OAUTH2_REFRESH_TOKEN_LIFETIME", AUTHORITY_DEFAULTS["OAUTH2_REFRESH_TOKEN_LIFETIME"]
+    ),
 }
+# The client-secret hasher is found here by its name; never first (user passwords keep PBKDF2).
+PASSWORD_HASHERS = [
+    *global_settings.PASSWORD_HASHERS,
+    "authority.services.oauth2_clients.ClientSecretHasher",
+]
 
 CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 
 from authority.caches import Event, registry
 from authority.lru import LRU
 from authority.models import Owner
+from authority.principals import Principal
 from hsm.errors import KeyUnusable
 from hsm.models import KeyPurpose, KeyRecord, KeyState
 
@@ -63,3 +64,15 @@ def key_by_pk_cached(pk: int) -> KeyRecord:
         key = KeyRecord.objects.get(pk=pk)
         _by_pk.put(pk, key)
     return key
+
+
+def key_counts(*, principal: Principal) -> list[dict[str, Any]]:
+    """How many visible key records there are of each purpose in each state (one grouped
+    query): `[{"purpose", "state", "keys"}, …]`, ordered by purpose then state."""
+    rows = (
+        KeyRecord.objects.visible_to(principal)
+        .order_by("purpose", "state")
+        .values("purpose", "state")
+        .annotate(keys=Count("pk"))
+    )
+    return [dict(row) for row in rows]

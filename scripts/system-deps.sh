@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the project needs (SoftHSM2 for the PKCS#11 key store), once;
+# Installs the Debian packages the project needs (SoftHSM2 for the PKCS#11 key store, chromium for
+# the browser tests), once;
 # `system-deps.sh bench` also the load generator the benchmarks drive the server with (wrk).
 set -euo pipefail
 need=()
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if [ "${1:-}" = bench ]; then
   command -v wrk >/dev/null 2>&1 || need+=(wrk)
 fi

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, set_token_value
 from rest_framework.test import APIClient
 
 from authority.models import Owner, Role
@@ -28,8 +28,12 @@ from tokens.wire.eacl_rules import parse_rules
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings: Any) -> None:
-    """PBKDF2's deliberate slowness buys nothing in tests of throwaway users."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    """PBKDF2's deliberate slowness buys nothing in tests of throwaway users (the client-secret
+    hasher stays listed: OAUTH2_PROVIDER's CLIENT_SECRET_HASHER names it)."""
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "authority.services.oauth2_clients.ClientSecretHasher",
+    ]
 
 
 @pytest.fixture
@@ -74,14 +78,16 @@ def service_client(db: Any) -> Callable[..., APIClient]:
     def make(owner: Owner, role: Role = Role.OPERATOR) -> APIClient:
         application = ApplicationFactory()
         MembershipFactory(owner=owner, user=None, application=application, role=role)
-        token = AccessToken.objects.create(
+        raw = secrets.token_urlsafe(32)
+        token = AccessToken(
             application=application,
-            token=secrets.token_urlsafe(32),
             expires=timezone.now() + dt.timedelta(hours=1),
             scope="authority",
         )
+        set_token_value(token, raw)  # at rest: its checksum only, as DOT stores what it issues
+        token.save()
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token.token}")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
         return client
 
     return make

@@ -27,7 +27,7 @@ class SessionContext(models.TextChoices):
 
 
 OBJECT_VERBS = ("PUT", "GET", "HEAD", "SEARCH", "DELETE", "RANGE", "RANGEHASH")
-CONTAINER_VERBS = ("PUT", "DELETE", "SETEACL")
+CONTAINER_VERBS = ("PUT", "DELETE", "SETEACL", "SETATTRIBUTE", "REMOVEATTRIBUTE")
 
 
 class SessionState(models.TextChoices):
@@ -49,6 +49,16 @@ def _expired_at(now: dt.datetime) -> models.Q:
 
 
 _CANCELLED = models.Q(cancelled_at__isnull=False)
+
+
+def session_state_q(state: SessionState, now: dt.datetime) -> models.Q:
+    """The condition of `state` at `now` as `SessionQuerySet` filters by it, for aggregates that
+    count several states in one query (`Count("pk", filter=session_state_q(...))`)."""
+    if state == SessionState.ACTIVE:
+        return _active_at(now)
+    if state == SessionState.EXPIRED:
+        return _expired_at(now)
+    return _CANCELLED
 
 
 def session_state(
@@ -241,6 +251,9 @@ class BearerGrant(OwnerScoped, models.Model):
         max_length=40, blank=True, help_text="Base58 owner id of the receiver; empty: anyone."
     )
     flavour = models.CharField(max_length=8)
+    allow_impersonate = models.BooleanField(
+        default=False, help_text="FrostFS: the receiver may act as the issuer."
+    )
     token = models.BinaryField()
     token_digest = models.CharField(max_length=64, unique=True)
     exp = models.PositiveBigIntegerField()

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from authority.conf import authority_settings
 from authority.errors import InvalidInput
+from authority.models import AuditEvent
 from authority.principals import Principal
 from authority.selectors import get_by_uuid
 from hsm.rotation import CACHE_MARGIN
-from tokens.models import BearerGrant, Session, SessionQuerySet, SessionState
+from tokens.models import (
+    BearerGrant,
+    RenewalSchedule,
+    Session,
+    SessionQuerySet,
+    SessionState,
+    session_state_q,
+)
+
+# What the console calls "expiring soon": active, and ending within this much unless renewed.
+EXPIRING_SOON = dt.timedelta(hours=24)
+TRADE_ACTION = "session.trade"  # tokens.services.trade's audit row, one per trade
 
 
 def session_list(
@@ -34,16 +47,102 @@ def session_list(
     elif state:
         raise InvalidInput("One of active, expired, cancelled.", field="state")
     if renewer:
-        kind, _, name = renewer.partition(":")
-        if kind == "user":
-            sessions = sessions.filter(renewer_user__username=name)
-        elif kind == "app":
-            sessions = sessions.filter(renewer_application__client_id=name)
-        else:
-            raise InvalidInput("user:<username> or app:<client_id>.", field="renewer")
+        sessions = session_filter_renewer(sessions, renewer)
     if container is not None:
         sessions = sessions.filter(container_cid=container)
     return sessions
+
+
+def session_filter_renewer(sessions: SessionQuerySet, renewer: str) -> SessionQuerySet:
+    """The sessions whose renewer is `user:<username>` or `app:<client_id>`."""
+    kind, _, name = renewer.partition(":")
+    if kind == "user":
+        return sessions.filter(renewer_user__username=name)
+    if kind == "app":
+        return sessions.filter(renewer_application__client_id=name)
+    raise InvalidInput("user:<username> or app:<client_id>.", field="renewer")
+
+
+def session_expiring_soon(sessions: SessionQuerySet, now: dt.datetime) -> SessionQuerySet:
+    """Active sessions that end within EXPIRING_SOON unless they are renewed."""
+    return sessions.active(now).filter(expires_at__lte=now + EXPIRING_SOON)
+
+
+def session_cancelled_today_q(now: dt.datetime) -> Q:
+    """Cancelled since midnight UTC (the console's "cancelled today")."""
+    midnight = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return session_state_q(SessionState.CANCELLED, now) & Q(cancelled_at__gte=midnight)
+
+
+def session_figures_by_owner(
+    *, principal: Principal, now: dt.datetime
+) -> dict[int, dict[str, int]]:
+    """Per visible owner with any: sessions live, live but expiring within EXPIRING_SOON, and
+    cancelled since midnight UTC — one grouped query over the live and today's cancelled rows."""
+    live = session_state_q(SessionState.ACTIVE, now)
+    cancelled_today = session_cancelled_today_q(now)
+    rows = (
+        Session.objects.visible_to(principal)
+        .filter(live | cancelled_today)
+        .order_by()
+        .values("owner_id")
+        .annotate(
+            live=Count("pk", filter=live),
+            expiring=Count("pk", filter=live & Q(expires_at__lte=now + EXPIRING_SOON)),
+            cancelled_today=Count("pk", filter=cancelled_today),
+        )
+    )
+    return {
+        row["owner_id"]: {
+            "live": row["live"],
+            "expiring": row["expiring"],
+            "cancelled_today": row["cancelled_today"],
+        }
+        for row in rows
+    }
+
+
+def bearer_grant_live(grants: QuerySet[BearerGrant], epoch: int) -> QuerySet[BearerGrant]:
+    """Grants not revoked whose lifetime has not ended (a token is valid through its `exp`
+    epoch, tokens.wire.lifetime)."""
+    return grants.filter(revoked_at__isnull=True, exp__gte=epoch)
+
+
+def bearer_grant_live_by_owner(*, principal: Principal, epoch: int) -> dict[int, int]:
+    grants = bearer_grant_live(BearerGrant.objects.visible_to(principal), epoch)
+    rows = grants.order_by().values("owner_id").annotate(live=Count("pk"))
+    return {row["owner_id"]: row["live"] for row in rows}
+
+
+def renewal_schedule_failing(schedules: QuerySet[RenewalSchedule]) -> QuerySet[RenewalSchedule]:
+    """Schedules still running whose last run failed (`failures` counts failed runs in a row)."""
+    return schedules.filter(active=True, failures__gt=0)
+
+
+def renewal_schedule_failing_by_owner(*, principal: Principal) -> dict[int, int]:
+    schedules = renewal_schedule_failing(RenewalSchedule.objects.visible_to(principal))
+    rows = schedules.order_by().values("session__owner_id").annotate(failing=Count("pk"))
+    return {row["session__owner_id"]: row["failing"] for row in rows}
+
+
+def trades_per_minute(
+    *, principal: Principal, now: dt.datetime, minutes: int = 60
+) -> list[tuple[dt.datetime, int]]:
+    """Trades of the visible owners in each of the last `minutes` whole minutes, oldest first
+    (from the trade's audit rows: one grouped query, zero-filled here)."""
+    end = now.astimezone(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    start = end - dt.timedelta(minutes=minutes)
+    rows = (
+        AuditEvent.objects.visible_to(principal)
+        .filter(action=TRADE_ACTION, created_at__gte=start, created_at__lt=end)
+        .annotate(minute=TruncMinute("created_at", tzinfo=dt.UTC))
+        .order_by()
+        .values("minute")
+        .annotate(trades=Count("pk"))
+    )
+    counted = {row["minute"]: row["trades"] for row in rows}
+    moments = (start + dt.timedelta(minutes=i) for i in range(minutes))
+    return [(moment, counted.get(moment, 0)) for moment in moments]
 
 
 def session_get(*, principal: Principal, session_id: str) -> Session:

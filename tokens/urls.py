@@ -33,6 +33,11 @@ urlpatterns = [
     ),
     path("bearer-grants", bearer_grants.BearerGrantListApi.as_view(), name="bearer-grant-list"),
     path(
+        "bearer-grants/import",
+        bearer_grants.BearerGrantImportApi.as_view(),
+        name="bearer-grant-import",
+    ),
+    path(
         "bearer-grants/<str:grant_id>",
         bearer_grants.BearerGrantDetailApi.as_view(),
         name="bearer-grant-detail",

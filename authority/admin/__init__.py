@@ -8,7 +8,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
+from authority.admin.display import moment, principal_name, principal_shown
 from authority.admin.scoping import (
     OwnerScopedAdmin,
     OwnerScopedInline,
@@ -17,6 +19,8 @@ from authority.admin.scoping import (
     ServiceForm,
     actor,
 )
+from authority.admin.service_accounts import ServiceAccountViews
+from authority.admin.tenancy_forms import ContainerForm, OwnerAddForm
 from authority.models import (
     ADMIN_ROLES,
     AuditEvent,
@@ -29,7 +33,7 @@ from authority.models import (
     Owner,
     Role,
 )
-from authority.services.audit import audit_chain_verify
+from authority.services.audit import audit_chain_check
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -50,13 +54,14 @@ from authority.services.owners import (
     owner_create,
     owner_update,
 )
+from tokens.wire import basic_acl as basic_acl_wire
 from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_rule, parse_rules
 from tokens.wire.errors import WireError
 
 
 @admin.register(Owner)
-class OwnerAdmin(OwnerScopedAdmin):
+class OwnerAdmin(ServiceAccountViews, OwnerScopedAdmin):
     write_roles = ADMIN_ROLES
     list_display = ["slug", "name", "neofs_owner_id", "signs_own_tokens", "bearer_flavour"]
     search_fields = ["slug", "name", "neofs_owner_id"]
@@ -80,9 +85,19 @@ class OwnerAdmin(OwnerScopedAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # an owner's sessions, keys and audit history keep it
 
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:
+            kwargs["form"] = OwnerAddForm
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.fields if obj is not None else OwnerAddForm.Meta.fields
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
-            return self.readonly_fields
+            return []
         return [*self.readonly_fields, "slug", "signs_own_tokens"]
 
     def get_search_results(
@@ -114,7 +129,16 @@ class OwnerAdmin(OwnerScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: Owner, form: Any, change: bool) -> None:
         if not change:
-            created = owner_create(actor=actor(request), name=obj.name, slug=obj.slug)
+            data = form.cleaned_data
+            created = owner_create(
+                actor=actor(request),
+                name=data["name"],
+                slug=data["slug"],
+                public_key=data.get("public_key"),
+                bearer_flavour=data["bearer_flavour"],
+                renew_period=data.get("renew_period"),
+                max_lifetime=data.get("max_lifetime"),
+            )
             obj.pk = created.pk
             return
         fields = [name for name in form.changed_data if name in OwnerChanges.__annotations__]
@@ -148,16 +172,19 @@ class MembershipAdmin(OwnerScopedAdmin):
 
 @admin.register(Container)
 class ContainerAdmin(OwnerScopedAdmin):
+    form = ContainerForm
     list_display = ["name", "container_id", "owner", "basic_acl_hex", "eacl_table"]
     list_filter = [("owner", ScopedOwnerFilter)]
-    search_fields = ["name"]
+    list_select_related = ["owner", "eacl_table"]
+    search_fields = ["name", "eacl_table__name"]
+    ordering = ["owner__slug", "name"]
     autocomplete_fields = ["owner"]
     fields = ["owner", "name", "basic_acl", "eacl_table", "container_id", "created_at"]
     readonly_fields = ["container_id", "created_at"]
 
-    @admin.display(description="basic ACL")
+    @admin.display(description="basic ACL", ordering="basic_acl")
     def basic_acl_hex(self, obj: Container) -> str:
-        return f"0x{obj.basic_acl:08X}" if obj.basic_acl is not None else "—"
+        return basic_acl_wire.describe(obj.basic_acl) if obj.basic_acl is not None else "—"
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return [*self.readonly_fields, "owner"] if obj else self.readonly_fields
@@ -170,11 +197,12 @@ class ContainerAdmin(OwnerScopedAdmin):
             container_update(actor=actor(request), container=obj, changes=changes)
             return
         created = container_create(
-            actor=actor(request), owner=obj.owner, name=obj.name, basic_acl=obj.basic_acl
+            actor=actor(request),
+            owner=obj.owner,
+            name=obj.name,
+            basic_acl=obj.basic_acl,
+            eacl_table=obj.eacl_table,
         )
-        if obj.eacl_table is not None:
-            changes = ContainerChanges(eacl_table=obj.eacl_table)
-            container_update(actor=actor(request), container=created, changes=changes)
         obj.pk, obj.cid = created.pk, created.cid
 
     def delete_model(self, request: HttpRequest, obj: Container) -> None:
@@ -297,10 +325,34 @@ class EACLRecordAdmin(ReadOnlyScopedAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyScopedAdmin):
-    list_display = ["created_at", "owner", "actor", "action", "object_type", "object_id", "outcome"]
+    list_display = ["when", "owner", "actor_name", "action", "object", "outcome"]
+    list_display_links = ["when"]
     list_filter = [("owner", ScopedOwnerFilter), "action", "outcome"]
-    search_fields = ["actor", "object_id", "request_id", "token_fingerprint"]
+    list_select_related = ["owner"]
+    search_fields = ["actor", "action", "object_id", "request_id", "token_fingerprint"]
+    search_help_text = "Actor label, action, object id, request id or token fingerprint."
     date_hierarchy = "created_at"
+    ordering = ["-created_at", "-id"]  # newest first
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).annotate(actor_app=principal_name("actor"))
+
+    @admin.display(description="when", ordering="created_at")
+    def when(self, obj: AuditEvent) -> str:
+        return moment(obj.created_at)
+
+    @admin.display(description="actor", ordering="actor")
+    def actor_name(self, obj: AuditEvent) -> str:
+        return principal_shown(obj.actor, getattr(obj, "actor_app", None))
+
+    @admin.display(description="object")
+    def object(self, obj: AuditEvent) -> str:
+        """The object's kind and the start of its id (the whole id on hover)."""
+        if not obj.object_id:
+            return obj.object_type or "—"
+        shown = obj.object_id if len(obj.object_id) <= 20 else f"{obj.object_id[:8]}…"
+        return format_html('{} <span title="{}">{}</span>', obj.object_type, obj.object_id, shown)
+
     actions = ["verify_chains"]
 
     def get_actions(self, request: HttpRequest) -> Any:
@@ -314,7 +366,7 @@ class AuditEventAdmin(ReadOnlyScopedAdmin):
         if not actor(request).sees_everything:
             self.message_user(request, "Only a superuser verifies the chains.", messages.ERROR)
             return
-        problems = audit_chain_verify()
+        problems = audit_chain_check(actor=actor(request))
         if problems:
             for problem in problems[:20]:
                 self.message_user(request, str(problem), messages.ERROR)

@@ -19,21 +19,22 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponse
 from oauth2_provider.models import get_application_model
 
 from authority.errors import AuthorityError
 from authority.models import WRITER_ROLES, Owner, Role
-from authority.principals import Principal
+from authority.principals import Principal, console_principal
 from authority.scoping import OwnerScoped, applications_visible_to, users_visible_to
 
 
 def actor(request: HttpRequest) -> Principal:
     """The operator, as the console's principal (a superuser sees every owner here)."""
-    return Principal(user=request.user, console=True)
+    return console_principal(request)
 
 
 def writable_owner_ids(request: HttpRequest, roles: frozenset[Role]) -> set[int] | None:
@@ -67,6 +68,25 @@ class ScopedOwnerFilter(admin.RelatedFieldListFilter):
         return field.get_choices(
             include_blank=False, limit_choices_to={"pk__in": visible}, ordering=("slug",)
         )
+
+
+class ScopedAutocompleteSelect(AutocompleteSelect):
+    """Django's autocomplete widget, re-shown after a bad post: a value that is no key of the
+    related model (" ", "x") is shown as no choice, where Django's own looks it up and fails."""
+
+    def optgroups(self, name: str, value: Any, attr: Any = None) -> Any:
+        related = self.field.remote_field.model._meta
+        to_field = related.get_field(
+            getattr(self.field.remote_field, "field_name", related.pk.attname)
+        )
+        kept = []
+        for item in value:
+            try:
+                to_field.clean(item, None)  # its type and, for integers, the database's range
+            except (ValidationError, ValueError, TypeError):
+                continue
+            kept.append(item)
+        return super().optgroups(name, kept, attr)
 
 
 class ServiceForm(forms.ModelForm):
@@ -134,6 +154,10 @@ class OwnerScopedAdmin(admin.ModelAdmin):
             kwargs["queryset"] = users_visible_to(principal)
         elif related is get_application_model():
             kwargs["queryset"] = applications_visible_to(principal)
+        if "widget" not in kwargs and db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = ScopedAutocompleteSelect(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_form(

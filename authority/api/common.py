@@ -17,7 +17,28 @@ from authority.models import Owner
 from authority.principals import Principal
 
 
-class HotPathInput(serializers.Serializer):
+class StrictInput(serializers.Serializer):
+    """The base of every API input serializer: a field it does not declare is a 400 naming the
+    field, never silently dropped (SPEC flow 7: a misspelt `bearer_tokn` must not turn a deny
+    into an allow). Nested input serializers are checked the same way, at their own path.
+
+    `ignores_unknown_fields = True` is for the OAuth2 form endpoints only, where RFC 6749 §3.2
+    has the server ignore parameters it does not know (clients send `client_id`, `resource`…)."""
+
+    ignores_unknown_fields = False
+
+    def to_internal_value(self, data: Any) -> Any:
+        if not self.ignores_unknown_fields and isinstance(data, dict):
+            known = set(self.fields)
+            unknown = sorted(str(name) for name in data if name not in known)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name[:64]: ["Unknown field."] for name in unknown[:10]}
+                )
+        return super().to_internal_value(data)
+
+
+class HotPathInput(StrictInput):
     """An input serializer for the hot paths (trade, token exchange). DRF deep-copies every
     declared field for each serializer it makes, which re-creates the field and its validators:
     two thirds of validating a small body. Fields that keep no state of their own between

@@ -9,6 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tokens.wire import basic_acl
 from tokens.wire.errors import WireError
 from tokens.wire.ids import decode_base58
 
@@ -33,21 +34,45 @@ class Base58Field(serializers.Field):
         return base58.b58encode(bytes(value)).decode()
 
 
-@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string", "example": "0x1FBFBFFF"}]})
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "minimum": 0, "maximum": basic_acl.UINT32_MAX},
+            {"type": "string", "example": "0x1FBFBFFF", "maxLength": basic_acl.MAX_TEXT},
+        ]
+    }
+)
 class BasicACLField(serializers.Field):
-    """A uint32 given as a number or a hex string (`0x1FBFBFFF`), as neofs-cli prints it."""
+    """A uint32 given as a JSON number, or as the console takes it: hex (`0x1FBFBFFF`,
+    `1fbfbfff`) or a preset name (`public-read`) — tokens.wire.basic_acl, one spelling for both."""
 
     def to_internal_value(self, data: Any) -> int:
         if isinstance(data, bool):
-            raise serializers.ValidationError("Must be an integer or a hex string.")
+            raise serializers.ValidationError("Must be an integer, a hex string or a preset name.")
         if isinstance(data, str):
             try:
-                data = int(data, 16) if data.lower().startswith("0x") else int(data)
-            except ValueError:
-                raise serializers.ValidationError("Must be an integer or a hex string.") from None
-        if not isinstance(data, int) or not 0 <= data <= 0xFFFFFFFF:
+                return basic_acl.parse(data, self.field_name or "basic_acl")
+            except WireError as exc:
+                raise serializers.ValidationError(exc.message) from None
+        if not isinstance(data, int) or not 0 <= data <= basic_acl.UINT32_MAX:
             raise serializers.ValidationError("Must be a uint32.")
         return data
 
     def to_representation(self, value: int) -> str:
-        return f"0x{value:08X}"
+        return basic_acl.to_hex(value)
+
+
+@extend_schema_field({"type": "string", "example": "02" + "ab" * 32, "maxLength": 66})
+class PublicKeyField(serializers.Field):
+    """A 33-byte compressed P-256 public key, in hex (as neo-go's wallet prints it)."""
+
+    def to_internal_value(self, data: Any) -> bytes:
+        if not isinstance(data, str) or len(data) > 66:
+            raise serializers.ValidationError("Must be 33 bytes in hex (66 digits).")
+        try:
+            return bytes.fromhex(data)
+        except ValueError:
+            raise serializers.ValidationError("Must be 33 bytes in hex (66 digits).") from None
+
+    def to_representation(self, value: bytes) -> str:
+        return bytes(value).hex()

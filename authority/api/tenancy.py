@@ -14,11 +14,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors
-from authority.api.common import owner_for_write, paginated, valid_data
-from authority.api.fields import Base58Field, BasicACLField
+from authority.api.common import StrictInput, owner_for_write, paginated, valid_data
+from authority.api.fields import Base58Field, BasicACLField, PublicKeyField
 from authority.api.permissions import principal
 from authority.errors import InvalidInput, NotFound
-from authority.models import Container, EACLTable, Owner
+from authority.models import BearerFlavour, Container, EACLTable, Owner, Role
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -32,6 +32,12 @@ from authority.services.eacl_tables import (
     eacl_table_delete,
     eacl_table_to_wire,
     eacl_table_update,
+)
+from authority.services.owners import (
+    MAX_OWNER_PERIOD,
+    owner_create,
+    require_tenant_maker,
+    resource_server_register,
 )
 from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_rule, parse_rule
@@ -54,11 +60,45 @@ class OwnerOutput(serializers.Serializer):
 
 
 class OwnerListApi(APIView):
+    class OwnerCreateInput(serializers.Serializer):
+        name = serializers.CharField(max_length=200)
+        slug = serializers.CharField(max_length=64)
+        public_key = PublicKeyField(required=False, allow_null=True)
+        bearer_flavour = serializers.ChoiceField(
+            choices=BearerFlavour.choices, default=BearerFlavour.NEOFS
+        )
+        renew_period = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=MAX_OWNER_PERIOD
+        )
+        max_lifetime = serializers.IntegerField(
+            required=False, allow_null=True, min_value=1, max_value=MAX_OWNER_PERIOD
+        )
+
     @extend_schema(responses=OwnerOutput(many=True), operation_id="owners_list")
     def get(self, request: Request) -> Response:
         return paginated(
             request, self, selectors.owner_list(principal=principal(request)), OwnerOutput
         )
+
+    @extend_schema(
+        request=OwnerCreateInput, responses={201: OwnerOutput}, operation_id="owners_create"
+    )
+    def post(self, request: Request) -> Response:
+        """A new tenant (superusers only). With `public_key` (compressed P-256, hex) the owner
+        keeps its own wallet and no key is made; without, its key is generated in the HSM."""
+        actor = principal(request)
+        require_tenant_maker(actor)
+        data = valid_data(self.OwnerCreateInput, request)
+        owner = owner_create(
+            actor=actor,
+            name=data["name"],
+            slug=data["slug"],
+            public_key=data.get("public_key"),
+            bearer_flavour=data["bearer_flavour"],
+            renew_period=data.get("renew_period"),
+            max_lifetime=data.get("max_lifetime"),
+        )
+        return Response(OwnerOutput(owner).data, status=status.HTTP_201_CREATED)
 
 
 class OwnerDetailApi(APIView):
@@ -66,6 +106,38 @@ class OwnerDetailApi(APIView):
     def get(self, request: Request, slug: str) -> Response:
         owner = selectors.owner_get(principal=principal(request), slug=slug)
         return Response(OwnerOutput(owner).data)
+
+
+class ResourceServerApi(APIView):
+    """An owner admin registers a resource-server client: it may verify and introspect for the
+    owner, and nothing else. Its secret is shown once."""
+
+    class ResourceServerInput(StrictInput):
+        name = serializers.CharField(max_length=255)
+
+    class ResourceServerOutput(serializers.Serializer):
+        client_id = serializers.CharField()
+        client_secret = serializers.CharField()
+        name = serializers.CharField()
+        role = serializers.CharField()
+
+    @extend_schema(
+        request=ResourceServerInput,
+        responses={201: ResourceServerOutput},
+        operation_id="owners_resource_servers_register",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        data = valid_data(self.ResourceServerInput, request)
+        actor = principal(request)
+        owner = selectors.owner_get(principal=actor, slug=slug)
+        application, secret = resource_server_register(actor=actor, owner=owner, name=data["name"])
+        body = {
+            "client_id": application.client_id,
+            "client_secret": secret,
+            "name": application.name,
+            "role": Role.RESOURCE_SERVER.value,
+        }
+        return Response(self.ResourceServerOutput(body).data, status=status.HTTP_201_CREATED)
 
 
 class ContainerOutput(serializers.Serializer):
@@ -78,7 +150,7 @@ class ContainerOutput(serializers.Serializer):
 
 
 class ContainerListApi(APIView):
-    class ContainerCreateInput(serializers.Serializer):
+    class ContainerCreateInput(StrictInput):
         owner = serializers.SlugField(required=False)
         name = serializers.CharField(max_length=200)
         container_id = Base58Field(length=32, required=False)
@@ -109,7 +181,7 @@ class ContainerListApi(APIView):
 
 
 class ContainerDetailApi(APIView):
-    class ContainerUpdateInput(serializers.Serializer):
+    class ContainerUpdateInput(StrictInput):
         name = serializers.CharField(max_length=200, required=False)
         basic_acl = BasicACLField(required=False, allow_null=True)
         eacl_table = serializers.UUIDField(required=False, allow_null=True)
@@ -176,7 +248,7 @@ class EACLTableOutput(serializers.Serializer):
         return [format_rule(r) for r in self._wire.records]
 
 
-class EACLTableInput(serializers.Serializer):
+class EACLTableInput(StrictInput):
     """A table as NeoFS JSON (`table`) or as rule lines (`rules`), not both."""
 
     name = serializers.CharField(max_length=200)

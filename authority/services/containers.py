@@ -38,6 +38,7 @@ def container_create(
     name: str,
     cid: bytes | None = None,
     basic_acl: int | None = None,
+    eacl_table: EACLTable | None = None,
 ) -> Container:
     require_role(actor, owner)
     _check_basic_acl(basic_acl)
@@ -48,14 +49,21 @@ def container_create(
         if not existing.visible_to(actor).exists():
             raise NotFound("No such container.")
         raise Conflict("A container with this id is already registered.")
-    container = Container.objects.create(owner=owner, cid=cid, name=name, basic_acl=basic_acl)
+    container = Container(owner=owner, cid=cid, name=name, basic_acl=basic_acl)
+    _check_table(container, eacl_table)
+    container.eacl_table = eacl_table
+    container.save()
     audit_record(
         actor=actor,
         owner=owner,
         action="container.create",
         object_type="container",
         object_id=container.container_id,
-        detail={"name": name, "basic_acl": basic_acl},
+        detail={
+            "name": name,
+            "basic_acl": basic_acl,
+            "eacl_table": str(eacl_table.public_id) if eacl_table else None,
+        },
     )
     return container
 

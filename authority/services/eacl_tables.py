@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet, prefetch_related_objects
@@ -97,7 +98,22 @@ def eacl_table_to_wire_cached(*, table: EACLTable) -> wire.Table:
     return found
 
 
-def _check_records(records: tuple[wire.Record, ...]) -> None:
+def eacl_table_version_to_wire(*, table_id: int, updated_at: Any) -> wire.Table:
+    """The wire form of table `table_id` as of `updated_at` (its version, as the decision point's
+    container read found it: the column as the database returned it), converted once per process
+    and version; on a miss the table is read, with its container, and converted."""
+    version = (table_id, updated_at)
+    found = eacl_wire_tables.get(version)
+    if found is None:
+        table = EACLTable.objects.select_related("container").get(pk=table_id)
+        found = eacl_table_to_wire(table)
+        eacl_wire_tables.put(version, found)
+    return found
+
+
+def eacl_records_check(records: tuple[wire.Record, ...]) -> None:
+    """The one bound on an eACL table's records, wherever a table comes in (stored tables,
+    bearer grants issued or imported): at most MAX_RECORDS, every enum named."""
     if len(records) > MAX_RECORDS:
         raise InvalidInput(f"At most {MAX_RECORDS} records.", field="records")
     try:
@@ -151,7 +167,7 @@ def eacl_table_create(
 ) -> EACLTable:
     require_role(actor, owner)
     _check_container(owner, container, table)
-    _check_records(table.records)
+    eacl_records_check(table.records)
     row = EACLTable.objects.create(owner=owner, container=container, name=name)
     _write_records(row, table.records)
     audit_record(
@@ -188,7 +204,7 @@ def eacl_table_update(
         detail["container"] = container.container_id if container else None
     if table is not None:
         _check_container(eacl_table.owner, eacl_table.container, table)
-        _check_records(table.records)
+        eacl_records_check(table.records)
         _write_records(eacl_table, table.records)
         eacl_table.save(update_fields=["updated_at"])
         detail["records"] = len(table.records)

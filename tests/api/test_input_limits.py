@@ -96,9 +96,9 @@ def test_200000_character_ids_in_paths_queries_and_bodies_are_answered_at_once(
 def _json_operations():
     schema = SchemaGenerator().get_schema(request=None, public=True)
     for path, methods in schema["paths"].items():
-        for method in methods:
-            if method in ("post", "put", "patch"):
-                yield path, method
+        for method, operation in methods.items():
+            if method in ("post", "put", "patch") and "requestBody" in operation:
+                yield path, method  # operations that take a body (logout, say, takes none)
 
 
 def _with_ids(template: str, acme) -> str:
@@ -124,8 +124,9 @@ def test_json_nested_deep_is_400_on_every_json_endpoint(acme, admin_client, prod
         assert response.status_code < 500, (method, path, response.content[:200])
     assert answers[("post", "/api/v1/trade")] == 400
     assert answers[("post", "/api/v1/containers")] == 400
-    body_readers = {key: status for key, status in answers.items() if status != 404}
-    assert set(body_readers.values()) == {400}, body_readers
+    # Every operation that reads its body answers 400; some refuse the caller first (404, 403).
+    body_readers = {key: status for key, status in answers.items() if status not in (403, 404)}
+    assert set(body_readers.values()) == {400}, {k: v for k, v in body_readers.items() if v != 400}
     for unauthenticated in ("/api/v1/trade", "/api/v1/token", "/api/v1/auth/login"):
         response = anonymous.post(
             unauthenticated, data=_nested(depth), content_type="application/json"

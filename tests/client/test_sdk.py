@@ -100,6 +100,8 @@ def test_trade_exchange_introspect_revoke_and_jwks(sdk, authority):
     exchanged = sdk.token_exchange(subject_token=issued.token)
     assert exchanged.token_type == "Bearer" and exchanged.scope == "GET HEAD"
     assert sdk.introspect(traded.access_token).active is True
+    scoped = sdk.verify(verb="PUT", container=authority.container, access_token=traded.access_token)
+    assert not scoped.allowed and scoped.reason == "verb_not_allowed"
     kids = {key["kid"] for key in sdk.jwks()["keys"]}
     assert kids, "the JWKS document lists the signing keys"
     sdk.revoke(traded.access_token)

@@ -313,11 +313,17 @@ def test_admin_key_actions_are_scoped_and_audited(acme, globex, member):
     page = client.get("/admin/hsm/keyrecord/").content.decode()
     assert "owner_signing/acme/" in page and "owner_signing/globex/" not in page
     foreign = globex.keys.get()
-    client.post("/admin/hsm/keyrecord/", {"action": "destroy", "_selected_action": [foreign.pk]})
+    client.post(
+        "/admin/hsm/keyrecord/",
+        {"action": "destroy", "_selected_action": [foreign.pk], "confirmed": "yes"},
+    )
     foreign.refresh_from_db()
     assert foreign.state == KeyState.ACTIVE  # another tenant's key is out of reach
     dynamic = key_generate(purpose=KeyPurpose.DYNAMIC_SESSION, owner=acme)
-    client.post("/admin/hsm/keyrecord/", {"action": "destroy", "_selected_action": [dynamic.pk]})
+    client.post(
+        "/admin/hsm/keyrecord/",
+        {"action": "destroy", "_selected_action": [dynamic.pk], "confirmed": "yes"},
+    )
     dynamic.refresh_from_db()
     assert dynamic.state == KeyState.DESTROYED
     assert AuditEvent.objects.filter(action="key.destroy", owner=acme).exists()

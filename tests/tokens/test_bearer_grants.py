@@ -115,6 +115,154 @@ def test_admin_lists_revokes_and_downloads(world, member):
     download = client.get(f"/admin/tokens/bearergrant/{grant['id']}/download/")
     assert download.content == base64.b64decode(grant["token"]["binary"])
     client.post(
-        "/admin/tokens/bearergrant/", {"action": "revoke", "_selected_action": [grant["id"]]}
+        "/admin/tokens/bearergrant/",
+        {"action": "revoke", "_selected_action": [grant["id"]], "confirmed": "yes"},
     )
     assert world["operator"].get(f"/api/v1/bearer-grants/{grant['id']}").json()["revoked_at"]
+
+
+# --- epochs given directly, allow_impersonate, the record cap, and imported tokens -------------
+
+
+def _epoch():
+    from authority.epoch import current_epoch
+
+    return current_epoch()
+
+
+def test_epochs_given_directly(world):
+    now = _epoch()
+    response = _issue(world, exp=now + 7, nbf=now + 1, iat=now)
+    assert response.status_code == 201, response.content
+    grant = response.json()
+    assert (grant["exp"], grant["nbf"], grant["iat"]) == (now + 7, now + 1, now)
+    token = BearerToken.decode(base64.b64decode(grant["token"]["binary"]))
+    assert (token.body.lifetime.exp, token.body.lifetime.nbf) == (now + 7, now + 1)
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"exp": 0}, "exp"),  # already over
+        ({"exp": 10**9}, "exp"),  # beyond the longest lifetime
+        ({"exp": "{now+2}", "nbf": "{now+3}"}, "nbf"),  # nbf after exp
+        ({"exp": "{now+2}", "iat": "{now+3}"}, "iat"),
+        ({"exp": "{now+2}", "lifetime": 60}, "exp"),  # both ways at once
+    ],
+)
+def test_bad_epochs_are_refused_naming_the_field(world, body, field):
+    now = _epoch()
+    body = {
+        k: eval(v[1:-1], {"now": now}) if isinstance(v, str) else v  # noqa: S307 - test data
+        for k, v in body.items()
+    }
+    response = _issue(world, **body)
+    assert response.status_code == 400, response.content
+    assert field in response.json()["fields"]
+
+
+def test_allow_impersonate_is_frostfs_only(world):
+    assert _issue(world, allow_impersonate=True).status_code == 400
+    world["acme"].bearer_flavour = "frostfs"
+    world["acme"].save()
+    response = _issue(world, allow_impersonate=True)
+    assert response.status_code == 201, response.content
+    assert response.json()["allow_impersonate"] is True
+    token = BearerToken.decode(base64.b64decode(response.json()["token"]["binary"]))
+    assert token.body.allow_impersonate is True and token.check() is Check.OK
+
+
+def test_a_bearer_table_is_capped_like_a_stored_one(world):
+    record = {
+        "operation": "GET", "action": "DENY", "filters": [],
+        "targets": [{"role": "OTHERS", "keys": []}],
+    }  # fmt: skip
+    table = {"version": {"major": 2, "minor": 0}, "containerID": None, "records": [record] * 1001}
+    payload = {"container": world["container"].container_id, "table": table}
+    response = world["operator"].post("/api/v1/bearer-grants", payload, format="json")
+    assert response.status_code == 400, response.content
+    assert "records" in response.json()["fields"]
+    table["records"] = [record] * 1000
+    response = world["operator"].post("/api/v1/bearer-grants", payload, format="json")
+    assert response.status_code == 201, response.content
+
+
+def _wallet_owner(world):
+    wallet = SoftwareSigner()
+    acme = world["acme"]
+    acme.signs_own_tokens = True
+    acme.neofs_owner_id = str(OwnerID.from_public_key(wallet.public_key()))
+    acme.save()
+    return wallet
+
+
+def _wallet_token(world, wallet, *, exp=None, container=None, issuer=None, signer=None):
+    from tokens.wire import eacl as wire
+    from tokens.wire.bearer import BearerBody
+    from tokens.wire.eacl_rules import parse_rules
+    from tokens.wire.ids import ContainerID
+    from tokens.wire.lifetime import Lifetime
+
+    now = _epoch()
+    body = BearerBody(
+        eacl_table=wire.Table(
+            ContainerID(bytes((container or world["container"]).cid)),
+            parse_rules("deny get others"),
+        ),
+        owner_id=RECEIVER,
+        lifetime=Lifetime(exp=now + 5 if exp is None else exp, nbf=now, iat=now),
+        issuer=issuer or OwnerID.from_public_key(wallet.public_key()),
+    )
+    return BearerToken(body).signed(signer or wallet)
+
+
+def _import(world, token, client=None):
+    payload = {"token": base64.b64encode(token.encode()).decode()}
+    return (client or world["operator"]).post(
+        "/api/v1/bearer-grants/import", payload, format="json"
+    )
+
+
+def test_a_wallet_owners_token_is_imported_listed_revoked_and_then_refused_by_verify(world):
+    wallet = _wallet_owner(world)
+    token = _wallet_token(world, wallet)
+    response = _import(world, token)
+    assert response.status_code == 201, response.content
+    grant = response.json()
+    assert base64.b64decode(grant["token"]["binary"]) == token.encode()
+    listed = world["operator"].get("/api/v1/bearer-grants").json()["results"]
+    assert grant["id"] in [g["id"] for g in listed]
+    assert _import(world, token).status_code == 409  # once
+    verify = {
+        "verb": "GET", "container": world["container"].container_id,
+        "bearer_token": grant["token"]["binary"],
+        "requester_account": str(RECEIVER),
+    }  # fmt: skip
+    before = world["operator"].post("/api/v1/verify", verify, format="json").json()
+    assert before["reason"] == "eacl_deny"  # the receiver is OTHERS: its own table denies it
+    world["operator"].post(f"/api/v1/bearer-grants/{grant['id']}/revoke")
+    after = world["operator"].post("/api/v1/verify", verify, format="json").json()
+    assert after["reason"] == "revoked"
+
+
+@pytest.mark.parametrize("defect", ["signature", "issuer", "foreign_container", "expired"])
+def test_imports_are_checked_as_a_node_checks_the_token(world, defect):
+    wallet = _wallet_owner(world)
+    stranger = SoftwareSigner()
+    token = {
+        # the signing key does not derive the issuer
+        "signature": lambda: _wallet_token(world, wallet, signer=stranger),
+        # signed by a key that is not the container owner's (issuer binding holds)
+        "issuer": lambda: _wallet_token(
+            world, wallet, signer=stranger, issuer=OwnerID.from_public_key(stranger.public_key())
+        ),
+        "foreign_container": lambda: _wallet_token(
+            world, wallet, container=world["globex_container"]
+        ),
+        "expired": lambda: _wallet_token(world, wallet, exp=_epoch() - 1),
+    }[defect]()
+    response = _import(world, token)
+    assert response.status_code in (400, 404), response.content
+    if defect == "foreign_container":
+        assert response.status_code == 404  # another owner's container is not visible
+    assert not world["operator"].get("/api/v1/bearer-grants").json()["results"]

@@ -22,7 +22,7 @@ def test_admin_lists_own_sessions_and_cancels_through_the_service(world, issue, 
     assert own["id"] in page and foreign["id"] not in page
     client.post(
         "/admin/tokens/session/",
-        {"action": "cancel", "_selected_action": [own["id"], foreign["id"]]},
+        {"action": "cancel", "_selected_action": [own["id"], foreign["id"]], "confirmed": "yes"},
     )
     assert Session.objects.get(pk=own["id"]).cancelled_at is not None
     assert Session.objects.get(pk=foreign["id"]).cancelled_at is None

@@ -396,3 +396,106 @@ def test_a_session_and_a_bearer_token_are_judged_on_both_recorded_states(world, 
     assert _verify(world, **asked)["reason"] == "expired"  # the session's, before the grant's
     Session.objects.filter(pk=session["id"]).update(cancelled_at=timezone.now())
     assert _verify(world, **asked)["reason"] == "revoked"
+
+
+def test_through_the_api_a_stranger_is_denied_a_private_container_and_may_only_read_a_public_one(
+    world,
+):
+    # follows: neofs-node pkg/services/object/acl/v2/classifier.go classify (a stranger is
+    # OTHERS) and pkg/services/object/acl/acl.go Checker.CheckBasicACL; no token attached
+    stranger = OTHER.public_key().hex()
+    private = ContainerFactory(owner=world["acme"], basic_acl=0x1C8C8CCC)
+    public_read = ContainerFactory(owner=world["acme"], basic_acl=0x1FBF8CFF)
+    for verb in ("GET", "HEAD", "PUT", "DELETE", "SEARCH"):
+        denied = _verify(world, verb=verb, container=private.container_id, requester_key=stranger)
+        assert denied == {"decision": "deny", "reason": "basic_acl_deny", "record": None}
+    for verb, allowed in (("GET", True), ("HEAD", True), ("SEARCH", True), ("RANGE", True),
+                          ("PUT", False), ("DELETE", False)):  # fmt: skip
+        answer = _verify(
+            world, verb=verb, container=public_read.container_id, requester_key=stranger
+        )
+        assert answer["decision"] == ("allow" if allowed else "deny"), verb
+        assert answer["reason"] == ("allowed" if allowed else "basic_acl_deny")
+    # and the owner's own key is let into the private one
+    owner_key = _owner_signer(world).public_key().hex()
+    assert (
+        _verify(world, verb="PUT", container=private.container_id, requester_key=owner_key)[
+            "decision"
+        ]
+        == "allow"
+    )
+
+
+@pytest.mark.parametrize("misspelt", ["bearer_tokn", "sesion_token", "acces_token"])
+def test_a_misspelt_token_field_is_a_400_naming_it_never_an_allow(world, misspelt):
+    payload = {"verb": "GET", "container": world["container"].container_id, misspelt: "x"}
+    response = world["operator"].post("/api/v1/verify", payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {misspelt: "Unknown field."}
+
+
+def test_an_access_token_through_the_api(world, issue):
+    world["container"].basic_acl = 0x1C8C8CCC
+    world["container"].save()
+    session = issue(kind="delegation", verbs=["GET"])
+    traded = world["anonymous"].post(
+        "/api/v1/trade", {"subject_token": session["token"]}, format="json"
+    )
+    access = traded.json()["access_token"]
+    assert _verify(world, access_token=access)["decision"] == "allow"
+    assert _verify(world, verb="PUT", access_token=access)["reason"] == "verb_not_allowed"
+    both = world["operator"].post(
+        "/api/v1/verify",
+        {"verb": "GET", "container": world["container"].container_id, "access_token": access,
+         "session_token": "AAAA"},
+        format="json",
+    )  # fmt: skip
+    assert both.status_code == 400
+
+
+def test_a_container_session_for_the_attribute_verbs(world, issue):
+    # neo.fs.v2 session.ContainerSessionContext.Verb SETATTRIBUTE = 4, REMOVEATTRIBUTE = 5
+    body = issue(
+        kind="static", context="container", verbs=["SETATTRIBUTE"],
+        session_key=PARTY.public_key().hex(),
+    )  # fmt: skip
+    token = body["neofs_token"]["binary"]
+    decoded = SessionToken.decode(base64.b64decode(token))
+    assert decoded.body.context.verb == ContainerVerb.SETATTRIBUTE == 4
+    asked = {"kind": "container", "session_token": token, "requester_key": PARTY.public_key().hex()}
+    assert _verify(world, verb="SETATTRIBUTE", **asked)["decision"] == "allow"
+    assert _verify(world, verb="REMOVEATTRIBUTE", **asked)["reason"] == "verb_not_allowed"
+
+
+def test_a_changed_basic_acl_or_table_applies_to_the_next_decision(world, tenant):
+    # the decision point compiles its container read once, but reads the row every time
+    stranger = OTHER.public_key().hex()
+    container = world["container"]
+    assert _verify(world, requester_key=stranger)["decision"] == "allow"
+    patched = world["admin"].patch(
+        f"/api/v1/containers/{container.container_id}", {"basic_acl": "0x1C8C8CCC"}, format="json"
+    )
+    assert patched.status_code == 200, patched.content
+    assert _verify(world, requester_key=stranger)["reason"] == "basic_acl_deny"
+    world["admin"].patch(
+        f"/api/v1/containers/{container.container_id}", {"basic_acl": "0x0FBF8CFF"},
+        format="json",
+    )  # fmt: skip
+    assert _verify(world, requester_key=stranger)["decision"] == "allow"
+    table = (
+        world["admin"]
+        .post(
+            "/api/v1/eacl-tables",
+            {"name": "t", "container": container.container_id, "rules": ["deny get others"]},
+            format="json",
+        )
+        .json()
+    )
+    world["admin"].patch(
+        f"/api/v1/containers/{container.container_id}", {"eacl_table": table["id"]}, format="json"
+    )
+    assert _verify(world, requester_key=stranger)["reason"] == "eacl_deny"
+    world["admin"].patch(
+        f"/api/v1/eacl-tables/{table['id']}", {"rules": ["allow get others"]}, format="json"
+    )
+    assert _verify(world, requester_key=stranger)["decision"] == "allow"

@@ -11,8 +11,10 @@ from tokens.wire.eacl import (
     Action,
     HeaderType,
     Operation,
+    Record,
     Role,
     Table,
+    Target,
     compare_decimal,
     require_named,
 )
@@ -90,7 +92,27 @@ SECRET = _table("deny get obj:Classification=secret others")
         (_table(f"deny get pubkey:{BOB.hex()}"), _get(key=ALICE), True, None),
         (_table(f"deny get address:{OwnerID(ALICE_ACCOUNT)}"), _get(key=ALICE), False, 0),
         (_table("deny get user"), _get(), True, None),
-        (_table("deny get system others"), _get(role=Role.SYSTEM), False, 0),
+        # neofs-sdk-go eacl/validator.go targetMatches: SYSTEM targets are skipped (container
+        # nodes are the basic ACL's alone); OTHERS still matches others
+        (_table("deny get system others"), _get(role=Role.SYSTEM), True, None),
+        (_table("deny get system others"), _get(), False, 0),
+        # targetMatches: a target listing keys matches by its keys only, whatever its role
+        (
+            Table(
+                None, (Record(Operation.GET, Action.DENY, (), (Target(Role.OTHERS, (ALICE,)),)),)
+            ),
+            _get(),
+            True,
+            None,
+        ),
+        (
+            Table(
+                None, (Record(Operation.GET, Action.DENY, (), (Target(Role.OTHERS, (ALICE,)),)),)
+            ),
+            _get(key=ALICE),
+            False,
+            0,
+        ),
         (Table(container_id=None), _get(), True, None),  # empty table: basic ACL decides
     ],
 )

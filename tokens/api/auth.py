@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authority.api.common import valid_data
+from authority.api.common import StrictInput, valid_data
 from authority.api.permissions import principal
 from authority.conf import authority_settings
 from authority.errors import AuthFormat, AuthMissing, NotAllowed
@@ -51,7 +51,7 @@ class IsSuperuser(BasePermission):
         return bool(user and user.is_authenticated and user.is_active and user.is_superuser)
 
 
-class LoginInput(serializers.Serializer):
+class LoginInput(StrictInput):
     username = serializers.CharField(max_length=150, trim_whitespace=False)
     password = serializers.CharField(max_length=1024, trim_whitespace=False)
 

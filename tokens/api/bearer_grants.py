@@ -11,15 +11,20 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors as tenancy
-from authority.api.common import paginated, valid_data
+from authority.api.common import StrictInput, paginated, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
 from authority.services.eacl_tables import eacl_table_to_wire
 from tokens import selectors
-from tokens.api.token_input import token_payload
+from tokens.api.token_input import token_from_input, token_payload
 from tokens.models import BearerGrant
-from tokens.services.bearer_grants import bearer_grant_issue, bearer_grant_revoke
+from tokens.services.bearer_grants import (
+    GrantLifetime,
+    bearer_grant_import,
+    bearer_grant_issue,
+    bearer_grant_revoke,
+)
 from tokens.wire import eacl as wire
 from tokens.wire.bearer import BearerToken, Flavour
 from tokens.wire.eacl_rules import parse_rule
@@ -33,6 +38,7 @@ class BearerGrantOutput(serializers.Serializer):
     container = serializers.CharField(source="container_id")
     receiver = serializers.CharField(allow_blank=True)
     flavour = serializers.CharField()
+    allow_impersonate = serializers.BooleanField()
     exp = serializers.IntegerField()
     nbf = serializers.IntegerField()
     iat = serializers.IntegerField()
@@ -46,7 +52,7 @@ class BearerGrantOutput(serializers.Serializer):
 
 
 class BearerGrantListApi(APIView):
-    class BearerGrantInput(serializers.Serializer):
+    class BearerGrantInput(StrictInput):
         container = Base58Field(length=32)
         receiver = serializers.CharField(
             required=False,
@@ -55,7 +61,21 @@ class BearerGrantListApi(APIView):
             help_text="base58 owner id; omit for anyone",
         )
         lifetime = serializers.IntegerField(
-            default=3600, min_value=1, help_text="seconds (rounded up to epochs)"
+            required=False,
+            min_value=1,
+            help_text="seconds (rounded up to epochs); default 3600 unless exp is given",
+        )
+        exp = serializers.IntegerField(
+            required=False, min_value=0, help_text="the last valid epoch (instead of lifetime)"
+        )
+        nbf = serializers.IntegerField(
+            required=False, min_value=0, help_text="first valid epoch (default: now)"
+        )
+        iat = serializers.IntegerField(
+            required=False, min_value=0, help_text="issued-at epoch (default: now)"
+        )
+        allow_impersonate = serializers.BooleanField(
+            default=False, help_text="FrostFS bearer tokens only"
         )
         eacl_table = serializers.UUIDField(required=False)
         table = serializers.JSONField(required=False, help_text="NeoFS JSON of an EACLTable")
@@ -107,8 +127,45 @@ class BearerGrantListApi(APIView):
             container=container,
             receiver=receiver,
             table=table,
-            lifetime=data["lifetime"],
+            lifetime=GrantLifetime(
+                seconds=data.get("lifetime", None if "exp" in data else 3600),
+                exp=data.get("exp"),
+                nbf=data.get("nbf"),
+                iat=data.get("iat"),
+            ),
+            allow_impersonate=data["allow_impersonate"],
         )
+        return Response(BearerGrantOutput(grant).data, status=status.HTTP_201_CREATED)
+
+
+class BearerGrantImportApi(APIView):
+    """A wallet owner's own signed bearer token, registered so that it is listed, audited and
+    revocable (verify then honours its revocation)."""
+
+    class BearerGrantImportInput(StrictInput):
+        token = serializers.JSONField(help_text="the signed token: base64 binary or NeoFS JSON")
+        container = Base58Field(
+            length=32, required=False, help_text="when the token's table names no container"
+        )
+
+    @extend_schema(
+        request=BearerGrantImportInput,
+        responses={201: BearerGrantOutput},
+        operation_id="bearer_grants_import",
+    )
+    def post(self, request: Request) -> Response:
+        data = valid_data(self.BearerGrantImportInput, request)
+        actor = principal(request)
+        container = (
+            tenancy.container_get(principal=actor, cid=data["container"])
+            if data.get("container")
+            else None
+        )
+        try:
+            token, _ = token_from_input(data["token"], BearerToken, "token")
+        except WireError as exc:
+            raise InvalidInput(exc.message, field=exc.field) from None
+        grant = bearer_grant_import(actor=actor, token=token, container=container)
         return Response(BearerGrantOutput(grant).data, status=status.HTTP_201_CREATED)
 
 

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors as tenancy
-from authority.api.common import owner_for_write, valid_data
+from authority.api.common import StrictInput, owner_for_write, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from tokens import selectors
@@ -28,7 +28,7 @@ from tokens.wire.signature import Scheme
 
 
 class DynamicSessionCreateApi(APIView):
-    class DynamicSessionInput(serializers.Serializer):
+    class DynamicSessionInput(StrictInput):
         owner = serializers.SlugField(required=False)
         renewer = serializers.CharField(required=False, max_length=200)
         lifetime = serializers.IntegerField(required=False, min_value=1, help_text="seconds")
@@ -57,7 +57,7 @@ class DynamicSessionCreateApi(APIView):
 
 
 class SessionCompleteApi(APIView):
-    class CompleteInput(serializers.Serializer):
+    class CompleteInput(StrictInput):
         token = serializers.JSONField(help_text="the completed token: base64, or NeoFS JSON")
 
     @extend_schema(request=CompleteInput, responses=dict, operation_id="sessions_complete")
@@ -71,7 +71,7 @@ class SessionCompleteApi(APIView):
 
 
 class SessionSignApi(APIView):
-    class SignInput(serializers.Serializer):
+    class SignInput(StrictInput):
         verb = serializers.CharField(max_length=16)
         container = Base58Field(length=32, required=False, allow_null=True)
         scheme = serializers.ChoiceField(
@@ -108,7 +108,7 @@ class SessionSignApi(APIView):
 
 
 class SessionImportApi(APIView):
-    class ImportInput(serializers.Serializer):
+    class ImportInput(StrictInput):
         token = serializers.JSONField(help_text="the signed token: base64, or NeoFS JSON")
 
     @extend_schema(

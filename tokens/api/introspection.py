@@ -8,14 +8,18 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authority.api.common import valid_data
+from authority.api.common import StrictInput, valid_data
 from authority.api.parsers import FormParser, JSONParser, MultiPartParser
 from authority.api.permissions import principal
 from tokens.api.throttles import IntrospectThrottle
 from tokens.services.introspection import token_introspect, token_revoke
 
 
-class TokenInput(serializers.Serializer):
+class TokenInput(StrictInput):
+    # RFC 7662 / RFC 7009 form posts carry the client's own parameters (RFC 6749 §2.3.1
+    # `client_id`, `client_secret`) beside the token: ignored, as the token endpoint does.
+    ignores_unknown_fields = True
+
     token = serializers.CharField(max_length=8192)
     token_type_hint = serializers.CharField(required=False, max_length=64)
 

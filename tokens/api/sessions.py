@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors as tenancy
-from authority.api.common import owner_for_write, paginated, valid_data
+from authority.api.common import StrictInput, owner_for_write, paginated, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
@@ -76,7 +76,7 @@ def issued_payload(issued: IssuedSession) -> dict[str, Any]:
 
 
 class SessionListApi(APIView):
-    class SessionIssueInput(serializers.Serializer):
+    class SessionIssueInput(StrictInput):
         kind = serializers.ChoiceField(
             choices=[SessionKind.DELEGATION, SessionKind.STATIC], default=SessionKind.DELEGATION
         )
@@ -203,7 +203,7 @@ class RenewalScheduleOutput(serializers.Serializer):
 
 
 class SessionRenewalScheduleApi(APIView):
-    class RenewalScheduleInput(serializers.Serializer):
+    class RenewalScheduleInput(StrictInput):
         stop_at = serializers.DateTimeField(required=False, allow_null=True)
 
     @extend_schema(

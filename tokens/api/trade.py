@@ -16,7 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authority.api.common import HotPathInput, valid_data
+from authority.api.common import HotPathInput, StrictInput, valid_data
 from authority.api.parsers import FormParser, JSONParser, MultiPartParser
 from authority.errors import AuthorityError, BadCredentials, InvalidInput
 from tokens.api.throttles import (
@@ -54,7 +54,7 @@ def _trade_body(result: TradeResult) -> dict[str, Any]:
     }
 
 
-class ProofInput(serializers.Serializer):
+class ProofInput(StrictInput):
     time = serializers.IntegerField(help_text="unix seconds, within ±60 s of the server")
     nonce = serializers.CharField(min_length=8, max_length=128, help_text="single-use")
     signature = serializers.CharField(
@@ -103,6 +103,8 @@ class TokenExchangeApi(APIView):
     parser_classes = [FormParser, MultiPartParser, JSONParser]
 
     class TokenExchangeInput(HotPathInput):
+        ignores_unknown_fields = True  # the OAuth2 token endpoint: RFC 6749 §3.2
+
         grant_type = serializers.CharField()
         subject_token = serializers.CharField(max_length=8192)
         subject_token_type = serializers.ChoiceField(

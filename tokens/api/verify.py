@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors as tenancy
-from authority.api.common import valid_data
+from authority.api.common import StrictInput, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
@@ -22,7 +22,7 @@ from tokens.wire.session import ContainerVerb, ObjectVerb, SessionToken
 
 
 class VerifyApi(APIView):
-    class VerifyInput(serializers.Serializer):
+    class VerifyInput(StrictInput):
         kind = serializers.ChoiceField(choices=["object", "container"], default="object")
         verb = serializers.CharField(max_length=16)
         container = Base58Field(length=32)
@@ -36,8 +36,19 @@ class VerifyApi(APIView):
         requester_key = serializers.RegexField(r"^(02|03)[0-9a-fA-F]{64}$", required=False)
         requester_account = serializers.CharField(required=False, max_length=40)
         epoch = serializers.IntegerField(required=False, min_value=0, help_text="default: now")
+        object_owner = serializers.CharField(
+            required=False, max_length=40, help_text="the owner a PUT's object names (sticky bit)"
+        )
         session_token = serializers.JSONField(required=False)
         bearer_token = serializers.JSONField(required=False)
+        access_token = serializers.CharField(
+            required=False, max_length=8192, help_text="the authority's access token (JWT)"
+        )
+        audience = serializers.CharField(
+            required=False,
+            max_length=200,
+            help_text="the access token's (default: the authority's)",
+        )
 
     class VerifyOutput(serializers.Serializer):
         decision = serializers.ChoiceField(choices=["allow", "deny"])
@@ -47,13 +58,19 @@ class VerifyApi(APIView):
     @extend_schema(request=VerifyInput, responses=VerifyOutput, operation_id="verify")
     def post(self, request: Request) -> Response:
         data = valid_data(self.VerifyInput, request)
-        container = tenancy.container_get(principal=principal(request), cid=data["container"])
+        container = tenancy.container_for_decision(
+            principal=principal(request), cid=data["container"]
+        )
         verb = data["verb"].upper()
         try:
             object_verb = ObjectVerb[verb] if data["kind"] == "object" else None
             container_verb = ContainerVerb[verb] if data["kind"] == "container" else None
         except KeyError:
             raise InvalidInput(f"Not a {data['kind']} verb.", field="verb") from None
+        if "session_token" in data and "access_token" in data:
+            raise InvalidInput(
+                "Attach a session token or an access token, not both.", field="access_token"
+            )
         try:
             session = (
                 token_from_input(data["session_token"], SessionToken, "session_token")[0]
@@ -68,6 +85,11 @@ class VerifyApi(APIView):
             account = (
                 OwnerID.from_string(data["requester_account"], "requester_account")
                 if data.get("requester_account")
+                else None
+            )
+            object_owner = (
+                OwnerID.from_string(data["object_owner"], "object_owner")
+                if data.get("object_owner")
                 else None
             )
         except WireError as exc:
@@ -87,6 +109,9 @@ class VerifyApi(APIView):
                 session_token=session,
                 bearer_token=bearer,
                 bearer_raw=raw,
+                access_token=data.get("access_token"),
+                audience=data.get("audience"),
+                object_owner=object_owner,
                 epoch=data.get("epoch"),
             )
         )

@@ -439,6 +439,8 @@ class Client:
         request_headers: dict[str, str] | None = None,
         object_headers: dict[str, str] | None = None,
         epoch: int | None = None,
+        access_token: str | None = None,
+        object_owner: str | None = None,
     ) -> Decision:
         body: dict[str, Any] = {"kind": kind, "verb": verb, "container": container}
         optional = {
@@ -450,6 +452,8 @@ class Client:
             "request_headers": request_headers,
             "object_headers": object_headers,
             "epoch": epoch,
+            "access_token": access_token,
+            "object_owner": object_owner,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
         return build(Decision, self._call("POST", "/api/v1/verify", json=body))

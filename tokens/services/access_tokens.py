@@ -92,15 +92,27 @@ _verifying_keys: LRU[str, ec.EllipticCurvePublicKey] = registry.lru(
 )
 
 
-def access_token_claims(token: str) -> dict[str, Any] | None:
-    """The claims of a valid, unexpired access token signed by one of our keys that is not
-    destroyed; else None."""
+# RFC 9068 §4: a resource server refuses a JWT whose `typ` is not `at+jwt` (its media type form
+# `application/at+jwt` included), so an ID token or another JWT signed by the same key is no
+# access token.
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+
+
+def access_token_check(
+    token: str, *, audience: str | None = None
+) -> tuple[dict[str, Any] | None, str]:
+    """An access token judged as a resource server judges it: (its claims, "") when it is
+    signed (ES256 only, whatever its header proposes) by one of our keys that is not destroyed,
+    typed `at+jwt`, issued by us, for `audience` (when given), and within `nbf`/`exp`; else
+    (None, the reason): `bad_access_token`, `expired` or `not_yet_valid`. Revocation and the
+    session's state are the caller's to read (they are the database's, never cached)."""
     try:
-        kid = jwt.get_unverified_header(token).get("kid")
+        header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        return None
-    if not isinstance(kid, str) or len(kid) != 32:
-        return None
+        return None, "bad_access_token"
+    kid = header.get("kid")
+    if header.get("typ") not in ACCESS_TOKEN_TYPES or not isinstance(kid, str) or len(kid) != 32:
+        return None, "bad_access_token"
     public = _verifying_keys.get(kid)
     if public is None:
         record = (
@@ -109,19 +121,34 @@ def access_token_claims(token: str) -> dict[str, Any] | None:
             .first()
         )
         if record is None:
-            return None
+            return None, "bad_access_token"
         public = load_public_key(bytes(record.public_key or b""))
         _verifying_keys.put(kid, public)
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key=public,
             algorithms=["ES256"],  # never anything the token's header proposes
             issuer=authority_settings.ISSUER,
-            options={"verify_aud": False, "require": ["exp", "iat", "jti", "sid"]},
+            audience=audience,
+            options={
+                "verify_aud": audience is not None,
+                "require": ["exp", "iat", "jti", "sid", "sub"],
+            },
         )
+    except jwt.ExpiredSignatureError:
+        return None, "expired"
+    except jwt.ImmatureSignatureError:
+        return None, "not_yet_valid"
     except jwt.PyJWTError:
-        return None
+        return None, "bad_access_token"
+    return claims, ""
+
+
+def access_token_claims(token: str) -> dict[str, Any] | None:
+    """The claims of a valid, unexpired access token signed by one of our keys that is not
+    destroyed (any audience: the introspecting resource server checks its own); else None."""
+    return access_token_check(token)[0]
 
 
 def _is_hex(text: str) -> bool:

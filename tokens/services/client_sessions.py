@@ -48,6 +48,7 @@ from authority.ratelimit import parse_rate, subject_key
 from authority.raw import fetch_instance
 from authority.request_context import current_request
 from authority.services.audit import audit_record, token_fingerprint
+from authority.services.oauth2_clients import oauth2_tokens_end
 from hsm.errors import KeyUnusable
 from hsm.models import KeyPurpose, KeyRecord, KeyState
 from hsm.selectors import key_active_get, key_by_pk_cached
@@ -370,8 +371,8 @@ def client_session_logout(*, user: Any, action: str = "client_session.logout") -
 class PasswordChangeEndsClientSessions:
     """Django calls every password validator's `password_changed` when a user's new password is
     saved (`set_password` then `save`): the one hook Django gives for it. A changed password ends
-    the user's client sessions, as a logout does, so a token stolen before a reset dies with the
-    old password. It validates nothing."""
+    the user's client sessions, as a logout does, and its OAuth2 access and refresh tokens, so a
+    token stolen before a reset dies with the old password. It validates nothing."""
 
     def validate(self, password: str, user: Any = None) -> None:
         return None
@@ -379,6 +380,7 @@ class PasswordChangeEndsClientSessions:
     def password_changed(self, password: str, user: Any = None) -> None:
         if user is not None and user.pk is not None:
             client_session_logout(user=user, action="client_session.password_changed")
+            oauth2_tokens_end(user=user)
 
     def get_help_text(self) -> str:
         return ""

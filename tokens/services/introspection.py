@@ -9,12 +9,14 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F
 from django.utils import timezone
 
 from authority.principals import Principal
-from authority.roles import WRITER_ROLES
+from authority.raw import fetch_instance
+from authority.roles import DECISION_ROLES, WRITER_ROLES
+from authority.scoping import scoped_statement
 from authority.services.audit import audit_record
 from authority.services.permissions import require_role
 from tokens.models import RevokedAccessToken, Session, SessionState
@@ -26,20 +28,37 @@ from tokens.services.sessions import session_cancel
 INACTIVE: dict[str, Any] = {"active": False}
 
 
-def _visible(actor: Principal, session_id: uuid.UUID) -> Any:
-    return Session.objects.visible_to(actor).select_related("owner").filter(pk=session_id)
+def _visible(actor: Principal, session_id: uuid.UUID, roles: Any = None) -> Any:
+    return (
+        Session.objects.visible_to(actor, roles=roles).select_related("owner").filter(pk=session_id)
+    )
 
 
-def _session_token(actor: Principal, token: str) -> Session | None:
+# What introspecting an access token reads of its session: its state, and the token's revocation.
+_READ_FIELDS = ("id", "expires_at", "cancelled_at")  # in the model's field order (Model.from_db)
+
+
+def _access_token_read(actor: Principal, session_id: uuid.UUID, jti: str) -> Any:
+    """An access token's session, if the actor may introspect it (DECISION_ROLES), with whether
+    the token is revoked: compiled once (authority.scoping.scoped_statement), one query."""
+    return (
+        _visible(actor, session_id, DECISION_ROLES)
+        .order_by()
+        .annotate(revoked=Exists(RevokedAccessToken.objects.filter(jti=jti)))
+        .values_list(*_READ_FIELDS, "revoked")
+    )
+
+
+def _session_token(actor: Principal, token: str, roles: Any = None) -> Session | None:
     """The session a delegation or NeoFS session token proves, if the actor may see it."""
     parsed = delegation_token_parse(token)
     if parsed is not None:
-        session = _visible(actor, parsed[0]).first()
+        session = _visible(actor, parsed[0], roles).first()
         return session if delegation_session_matches(session, parsed[1]) else None
     neofs = neofs_token_parse(token)
     if neofs is None:
         return None
-    session = _visible(actor, neofs[0]).first()
+    session = _visible(actor, neofs[0], roles).first()
     return session if neofs_token_matches(session, neofs[1]) else None
 
 
@@ -48,21 +67,28 @@ def _timestamp(moment: dt.datetime) -> int:
 
 
 def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
+    """Members of the token's owner and its resource servers (DECISION_ROLES) may ask."""
     claims = access_token_claims(token) if token.count(".") == 2 else None
     if claims is not None:
         try:
             session_id = uuid.UUID(str(claims["sid"]))
         except ValueError:
             return INACTIVE
-        session = (
-            _visible(actor, session_id)
-            .annotate(revoked=Exists(RevokedAccessToken.objects.filter(jti=claims["jti"])))
-            .first()
+        jti = str(claims["jti"])
+        prepared = [Session._meta.pk.get_db_prep_value(session_id, connection), jti]
+        statement = scoped_statement(
+            "introspection.access_token", actor, _access_token_read, [session_id, jti], prepared
         )
-        if session is None or session.revoked or session.state != SessionState.ACTIVE:
+        session = (
+            fetch_instance(Session, *statement, fields=_READ_FIELDS, extra=("revoked",))
+            if statement is not None
+            else None
+        )
+        revoked = session is not None and session.revoked  # type: ignore[attr-defined]
+        if session is None or revoked or session.state != SessionState.ACTIVE:
             return INACTIVE
         return {"active": True, "token_type": "access_token", **claims}
-    session = _session_token(actor, token)
+    session = _session_token(actor, token, DECISION_ROLES)
     if session is None or session.state != SessionState.ACTIVE:
         return INACTIVE
     return {

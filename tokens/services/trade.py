@@ -31,6 +31,7 @@ from authority.principals import Principal
 from authority.raw import fetch_instance
 from authority.services.audit import audit_record, audit_record_if
 from tokens.models import Session, SessionKind, SessionQuerySet, SessionState
+from tokens.selectors import TRADE_ACTION
 from tokens.services.access_tokens import access_token_sign
 from tokens.services.delegation import (
     delegation_secret_confirmed,
@@ -251,7 +252,7 @@ def _trade_audit(
     return {
         "actor": Principal(system=f"session-holder:{session_id}"),
         "owner": owner_id,
-        "action": "session.trade",
+        "action": TRADE_ACTION,
         "object_type": "session",
         "object_id": str(session_id),
         "token": token,

@@ -58,12 +58,20 @@ def evaluate(table: Table, request: Request) -> Decision:
 
 
 def _target_matches(record: Record, request: Request) -> bool:
+    """As neofs-sdk-go `eacl/validator.go` `targetMatches`: SYSTEM targets are skipped (the
+    basic ACL alone controls container nodes); a target that lists keys or accounts matches by
+    them only — its role is then not consulted; otherwise its role must be the request's."""
     for target in record.targets:
+        if target.role == Role.SYSTEM:
+            continue
+        if target.keys:
+            for key in target.keys:
+                # 33-byte keys are the sender's key, 25-byte accounts the sender's account
+                if key and key == (request.public_key if len(key) != 25 else request.account):
+                    return True
+            continue
         if target.role != Role.ROLE_UNSPECIFIED and target.role == request.role:
             return True
-        for key in target.keys:
-            if key and key in (request.public_key, request.account):
-                return True
     return False
 
 

@@ -36,6 +36,8 @@ class ContainerVerb(enum.IntEnum):
     PUT = 1
     DELETE = 2
     SETEACL = 3
+    SETATTRIBUTE = 4  # container.SetAttribute (current neo.fs.v2)
+    REMOVEATTRIBUTE = 5  # container.RemoveAttribute
 
 
 # Which token verbs authorise a request's verb, as neofs-node's object ACL applies them: a DELETE

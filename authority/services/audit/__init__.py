@@ -18,7 +18,9 @@ the audit key can rotate (`keys`).
 """
 
 from authority.services.audit.chain import (
+    VERIFY_ACTION,
     ChainProblem,
+    audit_chain_check,
     audit_chain_verify,
     audit_seal,
     audit_unsealed_count,
@@ -36,6 +38,8 @@ from authority.services.audit.retention import audit_prune
 __all__ = [
     "AuditKey",
     "ChainProblem",
+    "VERIFY_ACTION",
+    "audit_chain_check",
     "audit_chain_verify",
     "audit_key",
     "audit_key_current",

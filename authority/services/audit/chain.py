@@ -16,13 +16,14 @@ from django.db import transaction
 from django.db.models import Q
 
 from authority.models import AuditChain, AuditEvent
+from authority.principals import Principal
 from authority.services.audit.keys import (
     LEGACY_KEY_ID,
     AuditKey,
     audit_key_current,
     audit_key_ring,
 )
-from authority.services.audit.record import row_mac
+from authority.services.audit.record import audit_record, row_mac
 
 GENESIS = "0" * 64
 SEAL_BATCH = 5000
@@ -114,6 +115,25 @@ def audit_chain_verify(batch_size: int = 5000) -> list[ChainProblem]:
             case True:
                 continue
         problems.append(ChainProblem(chain_name(event.owner_id), None, problem))
+    return problems
+
+
+VERIFY_ACTION = "audit.verify"  # the row each recorded verification leaves (console, command)
+
+
+def audit_chain_check(*, actor: Principal) -> list[ChainProblem]:
+    """`audit_chain_verify`, its result recorded as an audit row of its own (`VERIFY_ACTION`,
+    with the number of problems and of unsealed rows), so that the console can show when the
+    chains last verified and how that went."""
+    problems = audit_chain_verify()
+    audit_record(
+        actor=actor,
+        owner=None,
+        action=VERIFY_ACTION,
+        object_type="audit_chain",
+        outcome="failure" if problems else "success",
+        detail={"problems": len(problems), "unsealed": audit_unsealed_count()},
+    )
     return problems
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('authority', '0004_membership_violation_message'),
+        ('authority', '0005_membership_resource_server_role'),
     ]
 
     operations = [
