@@ -129,6 +129,14 @@ DECLARATIONS = {d.name: d for d in (
              bound=10_000, ttl=OAUTH2_PRINCIPAL_TTL, events=(Event.OAUTH2_CLIENT_CHANGED,)),
     _declare("authority.unknown_client_secret", "the hash unknown client ids are checked against",
              bound=None, events=(Event.SETTINGS_CHANGED,)),
+    # The audit stream sink's open file (one per process, reopened after a fork or a new target)
+    # and when each audit sink last failed (a failure is retried after 5 s).
+    _declare("authority.audit_stream", "the audit stream's open descriptor", bound=1, events=()),
+    _declare("authority.audit_sink_health", "when each audit sink last failed to record",
+             bound=2, ttl=5.0, events=()),
+    # Rows of allowed verify decisions made but not yet written (tokens/services/decision_audit).
+    _declare("tokens.verify_audit_batch", "audit rows of allowed verify decisions to write",
+             bound=10_000, ttl=None, events=()),
     _declare("authority.settings", "AUTHORITY options over their defaults",
              bound=None, events=(Event.SETTINGS_CHANGED,)),
     # Pure functions of their argument (tokens.wire has no Django and no registry).

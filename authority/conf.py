@@ -55,6 +55,18 @@ DEFAULTS: dict[str, Any] = {
         "client_session_hmac": 30 * 86400,
     },
     "AUDIT_RETENTION_DAYS": 365,
+    # Observability (docs/operations.md). The audit stream: "" none, "stdout", or a file path.
+    "AUDIT_STREAM": "",
+    # Refuse state-changing API requests with 503 while no audit sink can record.
+    "AUDIT_FAIL_CLOSED": False,
+    # The fraction of *allowed* verify decisions recorded (denials are always recorded), and how
+    # they are written: together, once this many wait or the oldest has waited this long.
+    "AUDIT_VERIFY_SAMPLE": 1.0,
+    "AUDIT_VERIFY_BATCH": 100,
+    "AUDIT_VERIFY_BATCH_SECONDS": 1.0,
+    # The Prometheus endpoint (/metrics): a bearer token, and/or addresses allowed without one.
+    "METRICS_TOKEN": "",
+    "METRICS_ALLOWED_ADDRESSES": ["127.0.0.1", "::1"],
     # Client sessions (flow 8): a client token dies after this many idle seconds, and every
     # token of a login after its absolute lifetime; failed logins allowed per user and address.
     "CLIENT_TOKEN_IDLE_TIMEOUT": 30 * 60,
@@ -117,6 +129,13 @@ class AuthoritySettings:
     PROOF_WINDOW: int
     KEY_ROTATION: dict[str, int]
     AUDIT_RETENTION_DAYS: int
+    AUDIT_STREAM: str
+    AUDIT_FAIL_CLOSED: bool
+    AUDIT_VERIFY_SAMPLE: float
+    AUDIT_VERIFY_BATCH: int
+    AUDIT_VERIFY_BATCH_SECONDS: float
+    METRICS_TOKEN: str
+    METRICS_ALLOWED_ADDRESSES: list[str]
     HSM_KEYSTORE: str | None
     HSM_MODULE: str
     HSM_TOKEN_LABEL: str

@@ -19,6 +19,15 @@ from authority.conf import authority_settings
 class RequestContext:
     request_id: str = ""
     client_address: str | None = None
+    actor: str = ""  # the authenticated principal's label, once the API has one
+
+
+def request_actor_set(label: str) -> None:
+    """Names the request's authenticated principal (the API's permission check does), for the
+    audit rows and log lines written outside the view."""
+    context = _current.get(None)
+    if context is not None and context.actor != label:
+        _current.set(RequestContext(context.request_id, context.client_address, label))
 
 
 _EMPTY = RequestContext()

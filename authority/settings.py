@@ -25,6 +25,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import lazy
 
 from authority.conf import DEFAULTS as AUTHORITY_DEFAULTS
+from authority.logs import logging_config
 from authority.private_files import private_directory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +52,16 @@ _AUTHORITY_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "ACCESS_TOKEN_AUDIENCE": ("ACCESS_TOKEN_AUDIENCE", str),
     "PROOF_WINDOW": ("PROOF_WINDOW", int),
     "AUDIT_RETENTION_DAYS": ("AUDIT_RETENTION_DAYS", int),
+    "AUDIT_STREAM": ("AUDIT_STREAM", str),
+    "AUDIT_FAIL_CLOSED": ("AUDIT_FAIL_CLOSED", lambda value: value.lower() in {"1", "true", "yes"}),
+    "AUDIT_VERIFY_SAMPLE": ("AUDIT_VERIFY_SAMPLE", float),
+    "AUDIT_VERIFY_BATCH": ("AUDIT_VERIFY_BATCH", int),
+    "AUDIT_VERIFY_BATCH_SECONDS": ("AUDIT_VERIFY_BATCH_SECONDS", float),
+    "METRICS_TOKEN": ("METRICS_TOKEN", str),
+    "METRICS_ALLOWED_ADDRESSES": (
+        "METRICS_ALLOWED_ADDRESSES",
+        lambda value: [address.strip() for address in value.split(",") if address.strip()],
+    ),
     "CLIENT_TOKEN_IDLE_TIMEOUT": ("CLIENT_TOKEN_IDLE_TIMEOUT", int),
     "CLIENT_TOKEN_MAX_AGE": ("CLIENT_TOKEN_MAX_AGE", int),
     "LOGIN_THROTTLE": ("THROTTLE_LOGIN", str),
@@ -153,6 +164,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "authority.request_context.RequestIdMiddleware",
+    # Metrics of every API answer, audit rows of refusals, fail-closed 503s (api/observe.py).
+    "authority.api.observe.ObservationMiddleware",
     "authority.api.edge.InputEdgeMiddleware",  # body size, NUL bytes: before anything reads them
     "tokens.api.authentication.ClientTokenMiddleware",  # X-Authority-Token (flow 8)
     "django.middleware.security.SecurityMiddleware",
@@ -355,14 +368,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# One line per event, JSON in production, the request id in every line (authority/logs.py).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if _production else "plain")
+LOGGING = logging_config(level=env.str("LOG_LEVEL", default="INFO"), form=LOG_FORMAT)
 
 # Named explicitly so that the tenancy models' migrations can refer to it.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"

@@ -12,6 +12,7 @@ from oauth2_provider import urls as dot_urls
 
 from authority import health
 from authority.api import clock, oauth2_token, tenancy
+from authority.api.metrics import metrics_view
 from tokens.api.trade import JWKSApi
 
 api_v1: list[URLPattern | URLResolver] = [
@@ -71,6 +72,7 @@ urlpatterns = [
     path(".well-known/jwks.json", JWKSApi.as_view(), name="jwks"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),  # Prometheus (authority/api/metrics.py)
 ]
 
 # HTML in the admin's look under /admin/, the API's JSON everywhere else.

@@ -14,7 +14,7 @@ from django.utils import timezone
 from authority.caches import Event, invalidate
 from authority.models import Owner
 from authority.principals import SYSTEM, Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from hsm.errors import ActiveKeyExists, KeyUnusable
 from hsm.keystore import keystore
 from hsm.models import HMAC_PURPOSES, KeyAlgorithm, KeyPurpose, KeyRecord, KeyState
@@ -90,7 +90,7 @@ def key_generate(
         with _recording(stored):
             record = _record(stored)
             audit_record(
-                actor=actor, owner=owner, action="key.generate", object_type="key",
+                actor=actor, owner=owner, action=AuditAction.KEY_GENERATE, object_type="key",
                 object_id=stored.label, detail={"purpose": str(purpose), "backend": record.backend},
             )  # fmt: skip
     except IntegrityError:
@@ -160,7 +160,7 @@ def key_rotate(
             retired.update(state=KeyState.RETIRED, retired_at=timezone.now())
             new = _record(stored)
             audit_record(
-                actor=actor, owner=owner, action="key.rotate", object_type="key",
+                actor=actor, owner=owner, action=AuditAction.KEY_ROTATE, object_type="key",
                 object_id=new.label, detail={"retired": labels},
             )  # fmt: skip
             _announce(Event.KEY_ROTATED, purpose=str(purpose))
@@ -191,7 +191,7 @@ def key_destroy(*, key: KeyRecord, actor: Principal = SYSTEM) -> KeyRecord:
         key.material = None
         key.save(update_fields=["state", "destroyed_at", "material"])
         audit_record(
-            actor=actor, owner=key.owner, action="key.destroy", object_type="key",
+            actor=actor, owner=key.owner, action=AuditAction.KEY_DESTROY, object_type="key",
             object_id=key.label,
         )  # fmt: skip
     return key

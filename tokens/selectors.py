@@ -13,6 +13,7 @@ from authority.errors import InvalidInput
 from authority.models import AuditEvent
 from authority.principals import Principal
 from authority.selectors import get_by_uuid
+from authority.services.audit import AuditAction
 from hsm.rotation import CACHE_MARGIN
 from tokens.models import (
     BearerGrant,
@@ -25,7 +26,7 @@ from tokens.models import (
 
 # What the console calls "expiring soon": active, and ending within this much unless renewed.
 EXPIRING_SOON = dt.timedelta(hours=24)
-TRADE_ACTION = "session.trade"  # tokens.services.trade's audit row, one per trade
+TRADE_ACTION = AuditAction.SESSION_TRADE  # tokens.services.trade's audit row, one per trade
 
 
 def session_list(
@@ -182,3 +183,19 @@ def delegation_keys_needed(now: dt.datetime) -> Q:
             cancelled_at__isnull=True, max_expires_at__gt=now, secret_key_id__isnull=False
         ).values("secret_key_id")
     )
+
+
+def session_counts_by_owner(*, now: dt.datetime | None = None) -> dict[tuple[str, str], int]:
+    """Sessions by (owner slug, state), every owner: for the metrics endpoint, which alone may see
+    across owners (it answers operators, not tenants). Three grouped counts, one per state."""
+    now = now or timezone.now()
+    states = {
+        SessionState.ACTIVE.value: Session.objects.active(now),
+        SessionState.EXPIRED.value: Session.objects.expired(now),
+        SessionState.CANCELLED.value: Session.objects.cancelled(),
+    }
+    counts: dict[tuple[str, str], int] = {}
+    for state, sessions in states.items():
+        for slug, count in sessions.order_by().values_list("owner__slug").annotate(n=Count("pk")):
+            counts[(slug, state)] = count
+    return counts

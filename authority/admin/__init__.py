@@ -6,8 +6,11 @@ from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from authority.admin.display import moment, principal_name, principal_shown
@@ -33,7 +36,7 @@ from authority.models import (
     Owner,
     Role,
 )
-from authority.services.audit import audit_chain_check
+from authority.services.audit import Fingerprint, audit_chain_check, audit_hash
 from authority.services.containers import (
     ContainerChanges,
     container_create,
@@ -323,6 +326,25 @@ class EACLRecordAdmin(ReadOnlyScopedAdmin):
         return False  # reached from its table's page
 
 
+class AuditHashForm(forms.Form):
+    token = forms.CharField(
+        strip=True,
+        max_length=16384,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="A session, bearer, access or client token you hold. It is not stored.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "token" in data:
+            try:
+                data["fingerprints"] = audit_hash(token=data["token"])
+            except ValueError as exc:
+                raise forms.ValidationError(str(exc)) from None
+            del data["token"]
+        return data
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyScopedAdmin):
     list_display = ["when", "owner", "actor_name", "action", "object", "outcome"]
@@ -360,6 +382,29 @@ class AuditEventAdmin(ReadOnlyScopedAdmin):
         if not actor(request).sees_everything:
             actions.pop("verify_chains", None)  # the chains span every owner
         return actions
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.audit_hash_view)
+        return [path("hash/", view, name="authority_auditevent_hash"), *super().get_urls()]
+
+    def audit_hash_view(self, request: HttpRequest) -> HttpResponse:
+        """A known token's fingerprints, with links to the rows that carry them (the token is
+        neither kept nor shown again)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = AuditHashForm(request.POST or None)
+        fingerprints: list[Fingerprint] = []
+        if request.method == "POST" and form.is_valid():
+            fingerprints = form.cleaned_data["fingerprints"]
+        changelist = reverse("admin:authority_auditevent_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Find a token in the audit log",
+            "form": form,
+            "results": [(found, f"{changelist}?q={found.value}") for found in fingerprints],
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/authority/auditevent/hash.html", context)
 
     @admin.action(description="Verify the audit hash chains")
     def verify_chains(self, request: HttpRequest, queryset: Any) -> None:

@@ -10,7 +10,7 @@ from django.db import transaction
 from authority.errors import Conflict, InvalidInput, NotFound
 from authority.models import Container, EACLTable, Owner
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.permissions import require_role
 
 UINT32_MAX = 0xFFFFFFFF
@@ -56,7 +56,7 @@ def container_create(
     audit_record(
         actor=actor,
         owner=owner,
-        action="container.create",
+        action=AuditAction.CONTAINER_CREATE,
         object_type="container",
         object_id=container.container_id,
         detail={
@@ -96,7 +96,7 @@ def container_update(
     audit_record(
         actor=actor,
         owner=container.owner,
-        action="container.update",
+        action=AuditAction.CONTAINER_UPDATE,
         object_type="container",
         object_id=container.container_id,
         detail=detail,
@@ -110,7 +110,7 @@ def container_delete(*, actor: Principal, container: Container) -> None:
     audit_record(
         actor=actor,
         owner=container.owner,
-        action="container.delete",
+        action=AuditAction.CONTAINER_DELETE,
         object_type="container",
         object_id=container.container_id,
     )

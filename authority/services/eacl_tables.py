@@ -26,7 +26,7 @@ from authority.errors import InvalidInput
 from authority.lru import LRU
 from authority.models import Container, EACLFilter, EACLRecord, EACLTable, EACLTarget, Owner
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.permissions import require_role
 from tokens.wire import eacl as wire
 from tokens.wire.eacl_rules import format_target_key, parse_target_keys
@@ -173,7 +173,7 @@ def eacl_table_create(
     audit_record(
         actor=actor,
         owner=owner,
-        action="eacl_table.create",
+        action=AuditAction.EACL_TABLE_CREATE,
         object_type="eacl_table",
         object_id=str(row.public_id),
         detail={"name": name, "records": len(table.records)},
@@ -211,7 +211,7 @@ def eacl_table_update(
     audit_record(
         actor=actor,
         owner=eacl_table.owner,
-        action="eacl_table.update",
+        action=AuditAction.EACL_TABLE_UPDATE,
         object_type="eacl_table",
         object_id=str(eacl_table.public_id),
         detail=detail,
@@ -225,7 +225,7 @@ def eacl_table_delete(*, actor: Principal, eacl_table: EACLTable) -> None:
     audit_record(
         actor=actor,
         owner=eacl_table.owner,
-        action="eacl_table.delete",
+        action=AuditAction.EACL_TABLE_DELETE,
         object_type="eacl_table",
         object_id=str(eacl_table.public_id),
     )

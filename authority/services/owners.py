@@ -18,7 +18,7 @@ from authority.errors import InvalidInput, NotAllowed, NotFound
 from authority.models import ADMIN_ROLES, BearerFlavour, Membership, Owner, Role
 from authority.principals import Principal
 from authority.scoping import applications_visible_to, users_visible_to
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.oauth2_clients import oauth2_tokens_end
 from authority.services.permissions import require_role
 from hsm.models import KeyPurpose
@@ -41,7 +41,7 @@ def owner_public_key_set(*, actor: Principal, owner: Owner, public_key: bytes) -
         audit_record(
             actor=actor,
             owner=owner,
-            action="owner.key_set",
+            action=AuditAction.OWNER_KEY_SET,
             object_type="owner",
             object_id=owner.slug,
             detail={"neofs_owner_id": owner_id},
@@ -126,7 +126,7 @@ def owner_create(
     audit_record(
         actor=actor,
         owner=owner,
-        action="owner.create",
+        action=AuditAction.OWNER_CREATE,
         object_type="owner",
         object_id=slug,
         detail={
@@ -189,7 +189,7 @@ def owner_update(*, actor: Principal, owner: Owner, changes: OwnerChanges) -> Ow
     audit_record(
         actor=actor,
         owner=owner,
-        action="owner.update",
+        action=AuditAction.OWNER_UPDATE,
         object_type="owner",
         object_id=owner.slug,
         detail={"fields": sorted(changes)},
@@ -224,7 +224,7 @@ def membership_set(
     audit_record(
         actor=actor,
         owner=owner,
-        action="membership.set",
+        action=AuditAction.MEMBERSHIP_SET,
         object_type="membership",
         object_id=str(membership.pk),
         detail={"role": str(role), "created": created, "member": str(user or application)},
@@ -261,7 +261,7 @@ def membership_delete(*, actor: Principal, membership: Membership) -> None:
     audit_record(
         actor=actor,
         owner=membership.owner,
-        action="membership.delete",
+        action=AuditAction.MEMBERSHIP_DELETE,
         object_type="membership",
         object_id=str(membership.pk),
         detail={"member": str(membership.user or membership.application)},

@@ -24,7 +24,7 @@ from oauth2_provider.models import (
 from authority.errors import InvalidInput, NotAllowed, NotFound
 from authority.models import ADMIN_ROLES, Membership, Owner, Role
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.permissions import require_role
 
 SECRET_BYTES = 48  # 384 bits of the CSPRNG, url-safe base64: 64 characters
@@ -82,8 +82,9 @@ def service_account_create(
     application.save()  # DOT stores the secret's hash
     Membership.objects.create(owner=owner, application=application, role=role)
     audit_record(
-        actor=actor, owner=owner, action="service_account.create", object_type="application",
-        object_id=application.client_id, detail={"name": name, "role": str(role)},
+        actor=actor, owner=owner, action=AuditAction.SERVICE_ACCOUNT_CREATE,
+        object_type="application", object_id=application.client_id,
+        detail={"name": name, "role": str(role)},
     )  # fmt: skip
     return IssuedSecret(application=application, client_secret=secret)
 
@@ -101,7 +102,7 @@ def service_account_secret_rotate(*, actor: Principal, application: Any) -> Issu
     RefreshToken.objects.filter(application=application).delete()
     for owner in owners:
         audit_record(
-            actor=actor, owner=owner, action="service_account.rotate_secret",
+            actor=actor, owner=owner, action=AuditAction.SERVICE_ACCOUNT_ROTATE_SECRET,
             object_type="application", object_id=application.client_id,
             detail={"tokens_ended": ended},
         )  # fmt: skip
@@ -115,7 +116,7 @@ def service_account_delete(*, actor: Principal, application: Any) -> None:
     owners = _require_admin_of_every_owner(actor, application)
     for owner in owners:
         audit_record(
-            actor=actor, owner=owner, action="service_account.delete",
+            actor=actor, owner=owner, action=AuditAction.SERVICE_ACCOUNT_DELETE,
             object_type="application", object_id=application.client_id,
             detail={"name": application.name},
         )  # fmt: skip

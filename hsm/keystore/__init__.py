@@ -4,11 +4,12 @@ clearly labelled fallback for machines without a PKCS#11 module."""
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
+from authority.metrics import hsm_timed
 from hsm.conf import HSMConfig, hsm_config
 
 
@@ -57,6 +58,44 @@ def keystore_class(config: HSMConfig) -> KeyStoreClass:
     return found
 
 
+class Instrumented:
+    """A key store whose operations are timed and counted (authority.metrics): latency
+    histograms and errors by operation. Anything else goes to the store as it is."""
+
+    def __init__(self, store: KeyStore) -> None:
+        self.store = store
+        self.hardware_backed = store.hardware_backed
+
+    def generate_ec(self, *, key_id: bytes, label: str) -> tuple[bytes, bytes]:
+        with hsm_timed("generate_ec"):
+            return self.store.generate_ec(key_id=key_id, label=label)
+
+    def generate_hmac(self, *, key_id: bytes, label: str) -> bytes:
+        with hsm_timed("generate_hmac"):
+            return self.store.generate_hmac(key_id=key_id, label=label)
+
+    def sign_digest(self, *, key_id: bytes, material: bytes, digest: bytes) -> bytes:
+        with hsm_timed("sign"):
+            return self.store.sign_digest(key_id=key_id, material=material, digest=digest)
+
+    def hmac(self, *, key_id: bytes, material: bytes, data: bytes) -> bytes:
+        with hsm_timed("hmac"):
+            return self.store.hmac(key_id=key_id, material=material, data=data)
+
+    def destroy(self, *, key_id: bytes) -> None:
+        with hsm_timed("destroy"):
+            self.store.destroy(key_id=key_id)
+
+    def status(self) -> dict[str, object]:
+        return self.store.status()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
 _store: KeyStore | None = None
 _store_lock = threading.Lock()
 
@@ -68,7 +107,7 @@ def keystore() -> KeyStore:
     with _store_lock:
         if _store is None:
             config = hsm_config()
-            _store = keystore_class(config)(config)
+            _store = Instrumented(keystore_class(config)(config))
         return _store
 
 

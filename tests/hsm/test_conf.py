@@ -15,7 +15,7 @@ from django.test import override_settings
 
 import hsm.conf
 from hsm.conf import PKCS11_KEYSTORE, SOFTWARE_KEYSTORE, hsm_config
-from hsm.keystore import keystore, keystore_class, reset_keystore
+from hsm.keystore import Instrumented, keystore, keystore_class, reset_keystore
 from hsm.keystore.software import SoftwareKeyStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,7 +32,8 @@ def test_the_key_store_class_is_named_by_import_path(settings):
         ):
             reset_keystore()
             store = keystore()
-            assert isinstance(store, SoftwareKeyStore) and not store.hardware_backed
+            assert isinstance(store, Instrumented)  # timed and counted (authority.metrics)
+            assert isinstance(store.store, SoftwareKeyStore) and not store.hardware_backed
     finally:
         reset_keystore()
         assert keystore().hardware_backed  # the test token's store again, for the other tests

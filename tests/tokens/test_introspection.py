@@ -104,14 +104,15 @@ def test_revoking_unknown_or_foreign_tokens_is_a_quiet_200(world, issue):
     assert Session.objects.get(pk=session["id"]).cancelled_at is None
 
 
-def test_introspection_spends_at_most_two_queries(world, issue, django_assert_max_num_queries):
+def test_introspection_spends_at_most_three_queries(world, issue, django_assert_max_num_queries):
+    """Two to answer, and the decision's audit row."""
     session = issue()
     access = _access_token(world, session)
     _introspect(world["service"], access)  # warm the per-process key caches
     _introspect(world["service"], session["token"])
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         assert _introspect(world["service"], access)["active"] is True
-    with django_assert_max_num_queries(2):
+    with django_assert_max_num_queries(3):
         assert _introspect(world["service"], session["token"])["active"] is True
 
 

@@ -13,7 +13,7 @@ from authority.epoch import current_epoch, epochs_for
 from authority.errors import Conflict, InvalidInput, NotFound
 from authority.models import Container
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.eacl_tables import eacl_records_check
 from authority.services.permissions import require_role
 from hsm.models import KeyPurpose
@@ -81,7 +81,7 @@ def lifetime_check(lifetime: Lifetime | None, epoch: int) -> None:
 
 
 def _grant_record(
-    *, actor: Principal, container: Container, token: BearerToken, action: str
+    *, actor: Principal, container: Container, token: BearerToken, action: AuditAction
 ) -> BearerGrant:
     raw = token.encode()
     body = token.body
@@ -146,7 +146,7 @@ def bearer_grant_issue(
     signer = HSMSigner(key_active_cached(purpose=KeyPurpose.OWNER_SIGNING, owner=owner))
     token = BearerToken(body).signed(signer, Scheme.ECDSA_RFC6979_SHA256)
     grant = _grant_record(
-        actor=actor, container=container, token=token, action="bearer_grant.issue"
+        actor=actor, container=container, token=token, action=AuditAction.BEARER_GRANT_ISSUE
     )
     return grant, token
 
@@ -184,7 +184,9 @@ def bearer_grant_import(
         raise InvalidInput("The bearer token's issuer is not the container's owner.", field="token")
     eacl_records_check(table.records)
     lifetime_check(token.body.lifetime, current_epoch())
-    return _grant_record(actor=actor, container=found, token=token, action="bearer_grant.import")
+    return _grant_record(
+        actor=actor, container=found, token=token, action=AuditAction.BEARER_GRANT_IMPORT
+    )
 
 
 @transaction.atomic
@@ -196,7 +198,7 @@ def bearer_grant_revoke(*, actor: Principal, grant: BearerGrant) -> BearerGrant:
         grant.revoked_at = timezone.now()
         grant.save(update_fields=["revoked_at"])
         audit_record(
-            actor=actor, owner=grant.owner_id, action="bearer_grant.revoke",
+            actor=actor, owner=grant.owner_id, action=AuditAction.BEARER_GRANT_REVOKE,
             object_type="bearer_grant", object_id=str(grant.id),
         )  # fmt: skip
     return grant

@@ -47,7 +47,7 @@ from authority.principals import Principal
 from authority.ratelimit import parse_rate, subject_key
 from authority.raw import fetch_instance
 from authority.request_context import current_request
-from authority.services.audit import audit_record, token_fingerprint
+from authority.services.audit import AuditAction, Outcome, audit_record, token_fingerprint
 from authority.services.oauth2_clients import oauth2_tokens_end
 from hsm.errors import KeyUnusable
 from hsm.models import KeyPurpose, KeyRecord, KeyState
@@ -335,13 +335,14 @@ def client_password_authenticate(*, username: str, password: str) -> Any:
         for key, _, duration in counters:
             count_in_window(key, duration + 1)
         audit_record(
-            actor=Principal(system="client-login"), owner=None, action="client_session.login",
-            object_type="user", object_id="", outcome="denied",
+            actor=Principal(system="client-login"), owner=None,
+            action=AuditAction.CLIENT_SESSION_LOGIN, object_type="user", object_id="",
+            outcome=Outcome.DENIED, reason="bad_credentials",
             detail={"username_fingerprint": token_fingerprint(username)},
         )  # fmt: skip
         raise AuthDenied("Wrong user name or password.")
     audit_record(
-        actor=Principal(user=user), owner=None, action="client_session.login",
+        actor=Principal(user=user), owner=None, action=AuditAction.CLIENT_SESSION_LOGIN,
         object_type="user", object_id=user.get_username(),
     )  # fmt: skip
     return user
@@ -358,7 +359,9 @@ def client_session_login(*, username: str, password: str) -> IssuedClientToken:
 
 
 @transaction.atomic
-def client_session_logout(*, user: Any, action: str = "client_session.logout") -> None:
+def client_session_logout(
+    *, user: Any, action: AuditAction = AuditAction.CLIENT_SESSION_LOGOUT
+) -> None:
     """Ends every login of `user` so far, in every process (the not-before is read with the
     user on each request)."""
     ClientSessionCutoff.objects.update_or_create(user=user, defaults={"not_before": timezone.now()})
@@ -379,7 +382,7 @@ class PasswordChangeEndsClientSessions:
 
     def password_changed(self, password: str, user: Any = None) -> None:
         if user is not None and user.pk is not None:
-            client_session_logout(user=user, action="client_session.password_changed")
+            client_session_logout(user=user, action=AuditAction.CLIENT_SESSION_PASSWORD_CHANGED)
             oauth2_tokens_end(user=user)
 
     def get_help_text(self) -> str:
@@ -396,7 +399,7 @@ def client_session_key_reset(*, actor: Principal) -> KeyRecord:
         ):
             key_destroy(key=old, actor=actor)
         audit_record(
-            actor=actor, owner=None, action="client_session.reset_key", object_type="key",
+            actor=actor, owner=None, action=AuditAction.CLIENT_SESSION_RESET_KEY, object_type="key",
             object_id=new.label,
         )  # fmt: skip
     return new

@@ -22,7 +22,7 @@ from authority.epoch import current_epoch, epoch_at, epoch_start
 from authority.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from authority.models import Container, Owner
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.permissions import require_role
 from hsm.models import KeyPurpose, KeyRecord, KeyState
 from hsm.selectors import key_active_cached
@@ -86,7 +86,7 @@ def dynamic_session_create(
         )
     )
     audit_record(
-        actor=actor, owner=owner, action="session.create_dynamic", object_type="session",
+        actor=actor, owner=owner, action=AuditAction.SESSION_CREATE_DYNAMIC, object_type="session",
         object_id=str(session.id), detail={"key": key.label},
     )  # fmt: skip
     return session, blank
@@ -176,8 +176,9 @@ def session_complete(*, actor: Principal, session: Session, token: SessionToken)
     session.token = token.encode()
     session.save(update_fields=["context", "verbs", "container_cid", "objects_list", "token"])
     audit_record(
-        actor=actor, owner=session.owner, action="session.complete", object_type="session",
-        object_id=str(session.id), token=token.encode(), detail={"verbs": verbs},
+        actor=actor, owner=session.owner, action=AuditAction.SESSION_COMPLETE,
+        object_type="session", object_id=str(session.id), token=token.encode(),
+        detail={"verbs": verbs},
     )  # fmt: skip
     return token
 
@@ -201,7 +202,7 @@ def session_sign(
     key: KeyRecord = session.dynamic_key  # type: ignore[assignment]
     signature = key_sign(key=key, data=data, scheme=scheme)
     audit_record(
-        actor=actor, owner=session.owner_id, action="session.sign", object_type="session",
+        actor=actor, owner=session.owner_id, action=AuditAction.SESSION_SIGN, object_type="session",
         object_id=str(session.id), detail={"verb": verb, "bytes": len(data)},
     )  # fmt: skip
     return signature
@@ -270,7 +271,7 @@ def static_session_import(*, actor: Principal, token: SessionToken) -> Session:
         max_expires_at=ends,
     )
     audit_record(
-        actor=actor, owner=owner, action="session.import", object_type="session",
+        actor=actor, owner=owner, action=AuditAction.SESSION_IMPORT, object_type="session",
         object_id=str(session.id), token=token.encode(), detail={"verbs": verbs},
     )  # fmt: skip
     return session

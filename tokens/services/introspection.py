@@ -17,10 +17,11 @@ from authority.principals import Principal
 from authority.raw import fetch_instance
 from authority.roles import DECISION_ROLES, WRITER_ROLES
 from authority.scoping import scoped_statement
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.permissions import require_role
 from tokens.models import RevokedAccessToken, Session, SessionState
 from tokens.services.access_tokens import access_token_claims
+from tokens.services.decision_audit import introspection_record
 from tokens.services.delegation import delegation_session_matches, delegation_token_parse
 from tokens.services.neofs import neofs_token_matches, neofs_token_parse
 from tokens.services.sessions import session_cancel
@@ -35,7 +36,12 @@ def _visible(actor: Principal, session_id: uuid.UUID, roles: Any = None) -> Any:
 
 
 # What introspecting an access token reads of its session: its state, and the token's revocation.
-_READ_FIELDS = ("id", "expires_at", "cancelled_at")  # in the model's field order (Model.from_db)
+_READ_FIELDS = (
+    "id",
+    "owner_id",
+    "expires_at",
+    "cancelled_at",
+)  # in the model's field order (Model.from_db)
 
 
 def _access_token_read(actor: Principal, session_id: uuid.UUID, jti: str) -> Any:
@@ -67,13 +73,22 @@ def _timestamp(moment: dt.datetime) -> int:
 
 
 def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
-    """Members of the token's owner and its resource servers (DECISION_ROLES) may ask."""
+    """RFC 7662 §2.2: the token's claims when it is active, else `{"active": false}`; audited
+    either way (tokens/services/decision_audit.py). Members of the token's owner and its resource
+    servers (DECISION_ROLES) may ask."""
+    result, owner_id = _introspect(actor, token)
+    introspection_record(actor=actor, token=token, owner_id=owner_id, result=result)
+    return result
+
+
+def _introspect(actor: Principal, token: str) -> tuple[dict[str, Any], int | None]:
+    """The answer, and the owner of the session it found active (None when inactive)."""
     claims = access_token_claims(token) if token.count(".") == 2 else None
     if claims is not None:
         try:
             session_id = uuid.UUID(str(claims["sid"]))
         except ValueError:
-            return INACTIVE
+            return INACTIVE, None
         jti = str(claims["jti"])
         prepared = [Session._meta.pk.get_db_prep_value(session_id, connection), jti]
         statement = scoped_statement(
@@ -86,11 +101,11 @@ def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
         )
         revoked = session is not None and session.revoked  # type: ignore[attr-defined]
         if session is None or revoked or session.state != SessionState.ACTIVE:
-            return INACTIVE
-        return {"active": True, "token_type": "access_token", **claims}
+            return INACTIVE, None
+        return {"active": True, "token_type": "access_token", **claims}, session.owner_id
     session = _session_token(actor, token, DECISION_ROLES)
     if session is None or session.state != SessionState.ACTIVE:
-        return INACTIVE
+        return INACTIVE, None
     return {
         "active": True,
         "token_type": "session_token",
@@ -102,7 +117,7 @@ def token_introspect(*, actor: Principal, token: str) -> dict[str, Any]:
         "sid": str(session.id),
         "cid": session.container_id,
         "kind": session.kind,
-    }
+    }, session.owner_id
 
 
 def token_revoke(*, actor: Principal, token: str) -> None:
@@ -132,7 +147,7 @@ def token_revoke(*, actor: Principal, token: str) -> None:
                     access_generation=F("access_generation") + 1
                 )
                 audit_record(
-                    actor=actor, owner=session.owner, action="access_token.revoke",
+                    actor=actor, owner=session.owner, action=AuditAction.ACCESS_TOKEN_REVOKE,
                     object_type="session", object_id=str(session.id), token=token,
                 )  # fmt: skip
         return

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from authority.errors import AuthorityError, Conflict, InvalidInput, NotAllowed
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from tokens.models import RenewalSchedule, Session
 from tokens.services.sessions import (
     is_renewer,
@@ -65,8 +65,9 @@ def renewal_schedule_create(
         },
     )
     audit_record(
-        actor=actor, owner=session.owner, action="renewal_schedule.set", object_type="session",
-        object_id=str(session.id), detail={"period": period, "stop_at": stop_at},
+        actor=actor, owner=session.owner, action=AuditAction.RENEWAL_SCHEDULE_SET,
+        object_type="session", object_id=str(session.id),
+        detail={"period": period, "stop_at": stop_at},
     )  # fmt: skip
     return schedule
 
@@ -140,8 +141,9 @@ def renewal_schedule_update(
     schedule.stop_at, schedule.active = stop_at, active
     schedule.save(update_fields=["stop_at", "active"])
     audit_record(
-        actor=actor, owner=session.owner, action="renewal_schedule.set", object_type="session",
-        object_id=str(session.id), detail={"stop_at": stop_at, "active": active},
+        actor=actor, owner=session.owner, action=AuditAction.RENEWAL_SCHEDULE_SET,
+        object_type="session", object_id=str(session.id),
+        detail={"stop_at": stop_at, "active": active},
     )  # fmt: skip
     return schedule
 
@@ -157,7 +159,7 @@ def renewal_schedules_run_now(*, actor: Principal, schedules: list[RenewalSchedu
             require_renewer(actor, session)
             chosen.append(schedule.pk)
             audit_record(
-                actor=actor, owner=session.owner, action="renewal_schedule.run_now",
+                actor=actor, owner=session.owner, action=AuditAction.RENEWAL_SCHEDULE_RUN_NOW,
                 object_type="session", object_id=str(session.id),
             )  # fmt: skip
         RenewalSchedule.objects.filter(pk__in=chosen, active=True).update(next_run_at=now)

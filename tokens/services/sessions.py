@@ -14,7 +14,7 @@ from authority.dispatch import enqueue_on_commit
 from authority.errors import Conflict, InvalidInput, NotAllowed
 from authority.models import ADMIN_ROLES, Container, Owner
 from authority.principals import Principal
-from authority.services.audit import audit_record
+from authority.services.audit import AuditAction, audit_record
 from authority.services.permissions import require_role
 from hsm.models import KeyPurpose
 from hsm.selectors import key_active_cached
@@ -158,7 +158,7 @@ def session_issue(*, actor: Principal, owner: Owner, request: SessionRequest) ->
     audit_record(
         actor=actor,
         owner=owner,
-        action="session.issue",
+        action=AuditAction.SESSION_ISSUE,
         object_type="session",
         object_id=str(session.id),
         token=delegation or (bytes(session.token) if session.token else None),
@@ -214,7 +214,7 @@ def session_renew(*, actor: Principal, session: Session) -> Session:
     audit_record(
         actor=actor,
         owner=session.owner,
-        action="session.renew",
+        action=AuditAction.SESSION_RENEW,
         object_type="session",
         object_id=str(session.id),
         detail={"from": previous.isoformat(), "to": session.expires_at.isoformat()},
@@ -238,7 +238,7 @@ def session_cancel(*, actor: Principal, session: Session, by_token_holder: bool 
     audit_record(
         actor=actor,
         owner=session.owner,
-        action="session.cancel",
+        action=AuditAction.SESSION_CANCEL,
         object_type="session",
         object_id=str(session.id),
     )

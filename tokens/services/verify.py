@@ -37,6 +37,7 @@ from authority.models import Container
 from authority.services.eacl_tables import eacl_table_to_wire_cached, eacl_table_version_to_wire
 from tokens.models import BearerGrant, RevokedAccessToken, Session, SessionState, session_state
 from tokens.services.access_tokens import access_token_check
+from tokens.services.decision_audit import audited_verify
 from tokens.wire import basic_acl
 from tokens.wire import eacl as wire
 from tokens.wire.bearer import BearerToken
@@ -181,6 +182,7 @@ class _Recorded:
         return "bearer" in self._read()
 
 
+@audited_verify  # every decision audited (issue 18): tokens/services/decision_audit.py
 def request_verify(op: Operation) -> Decision:
     epoch = op.epoch if op.epoch is not None else current_epoch()
     recorded = _Recorded(op)

@@ -11,12 +11,16 @@ breaks the chain; the window before sealing is the sealing interval, and `audit_
 reports how many rows are still unsealed. Each row names the keys of its MAC and chain hash, so
 the audit key can rotate (`keys`).
 
+- `actions`: the typed actions and outcomes a row records.
+- `stream`: the JSON-lines sink, and which sinks can record.
 - `keys`: the key ring, key ids and token fingerprints.
 - `record`: the row, its MAC, and the two ways of writing it.
 - `chain`: sealing and verifying.
 - `retention`: pruning to an archive.
+- `search`: a known token's fingerprints, to find its rows (`audit_hash`).
 """
 
+from authority.services.audit.actions import AuditAction, Outcome, outcome_for_status
 from authority.services.audit.chain import (
     VERIFY_ACTION,
     ChainProblem,
@@ -32,11 +36,22 @@ from authority.services.audit.keys import (
     audit_key_ring,
     token_fingerprint,
 )
-from authority.services.audit.record import audit_record, audit_record_if
+from authority.services.audit.record import (
+    audit_record,
+    audit_record_if,
+    audit_row,
+    audit_rows_write,
+)
 from authority.services.audit.retention import audit_prune
+from authority.services.audit.search import Fingerprint, audit_hash
 
 __all__ = [
+    "AuditAction",
     "AuditKey",
+    "Fingerprint",
+    "audit_hash",
+    "Outcome",
+    "outcome_for_status",
     "ChainProblem",
     "VERIFY_ACTION",
     "audit_chain_check",
@@ -47,6 +62,8 @@ __all__ = [
     "audit_prune",
     "audit_record",
     "audit_record_if",
+    "audit_row",
+    "audit_rows_write",
     "audit_seal",
     "audit_unsealed_count",
     "token_fingerprint",

@@ -17,6 +17,7 @@ from django.db.models import Q
 
 from authority.models import AuditChain, AuditEvent
 from authority.principals import Principal
+from authority.services.audit.actions import AuditAction, Outcome
 from authority.services.audit.keys import (
     LEGACY_KEY_ID,
     AuditKey,
@@ -118,7 +119,7 @@ def audit_chain_verify(batch_size: int = 5000) -> list[ChainProblem]:
     return problems
 
 
-VERIFY_ACTION = "audit.verify"  # the row each recorded verification leaves (console, command)
+VERIFY_ACTION = AuditAction.AUDIT_VERIFY  # the row each recorded verification leaves
 
 
 def audit_chain_check(*, actor: Principal) -> list[ChainProblem]:
@@ -131,7 +132,7 @@ def audit_chain_check(*, actor: Principal) -> list[ChainProblem]:
         owner=None,
         action=VERIFY_ACTION,
         object_type="audit_chain",
-        outcome="failure" if problems else "success",
+        outcome=Outcome.ERROR if problems else Outcome.SUCCESS,
         detail={"problems": len(problems), "unsealed": audit_unsealed_count()},
     )
     return problems

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.utils import timezone
 
 from authority.caches import registry
@@ -29,17 +29,20 @@ from authority.models import AuditEvent, Owner
 from authority.principals import Principal
 from authority.raw import statement_cursor
 from authority.request_context import current_request
+from authority.services.audit.actions import AuditAction, Outcome
 from authority.services.audit.keys import audit_key_current, fingerprint
+from authority.services.audit.stream import Sink, database_failed, sink_health, stream_after_commit
 
 
 def audit_record(
     *,
-    actor: Principal,
+    actor: Principal | str,
     owner: Owner | int | None,
-    action: str,
+    action: AuditAction,
     object_type: str = "",
     object_id: str = "",
-    outcome: str = "success",
+    outcome: Outcome = Outcome.SUCCESS,
+    reason: str = "",
     token: str | bytes | None = None,
     detail: dict[str, Any] | None = None,
     synchronous: bool = True,
@@ -52,25 +55,71 @@ def audit_record(
     without waiting for its WAL flush, in one statement: a database crash may lose the last
     fraction of a second of trade records, never corrupt the chain. The flush wait was half of a
     trade's time under load. Inside a caller's transaction the row simply joins it.
+
+    `reason` (a refusal's code) is kept in the detail, under `reason`, so it is MACed with the
+    row. The stream sink receives the row once its transaction commits.
     """
+    if reason:
+        detail = {**(detail or {}), "reason": reason}
     row = _row(actor, owner, action, object_type, object_id, outcome, token, detail)
-    if synchronous:
-        return AuditEvent.objects.create(**row)
-    _insert(row)
-    return None
+    try:
+        if synchronous:
+            event: AuditEvent | None = AuditEvent.objects.create(**row)
+        else:
+            _insert(row)
+            event = None
+    except DatabaseError:
+        database_failed(row)
+        raise
+    sink_health.recorded(Sink.DATABASE)
+    stream_after_commit(row)
+    return event
 
 
 def audit_record_if(
     condition: str, params: Sequence[Any], *, actor: Principal, owner: Owner | int | None,
-    action: str, object_type: str = "", object_id: str = "", token: str | bytes | None = None,
-    detail: dict[str, Any] | None = None,
+    action: AuditAction, object_type: str = "", object_id: str = "",
+    token: str | bytes | None = None, detail: dict[str, Any] | None = None,
 ) -> bool:  # fmt: skip
     """Appends one event only if `condition` (an SQL boolean expression with `params`) holds
     when the row is written, and says whether it did: state checked and recorded in one
     statement, committed asynchronously like `audit_record(synchronous=False)`. For the trade's
     one-round-trip path."""
-    row = _row(actor, owner, action, object_type, object_id, "success", token, detail)
-    return _insert(row, condition, params)
+    row = _row(actor, owner, action, object_type, object_id, Outcome.SUCCESS, token, detail)
+    try:
+        inserted = _insert(row, condition, params)
+    except DatabaseError:
+        database_failed(row)
+        raise
+    sink_health.recorded(Sink.DATABASE)
+    if inserted:
+        stream_after_commit(row)
+    return inserted
+
+
+def audit_row(
+    *, actor: Principal | str, owner: Owner | int | None, action: AuditAction,
+    object_type: str = "", object_id: str = "", outcome: Outcome = Outcome.SUCCESS,
+    reason: str = "", token: str | bytes | None = None, detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A row as `audit_record` would write it, MACed now (its time and request id are now's),
+    for writing later with others in `audit_rows_write`."""
+    if reason:
+        detail = {**(detail or {}), "reason": reason}
+    return _row(actor, owner, action, object_type, object_id, outcome, token, detail)
+
+
+def audit_rows_write(rows: Sequence[dict[str, Any]]) -> None:
+    """Writes rows made by `audit_row` in one INSERT."""
+    try:
+        AuditEvent.objects.bulk_create([AuditEvent(**row) for row in rows])
+    except DatabaseError:
+        for row in rows:
+            database_failed(row)
+        raise
+    sink_health.recorded(Sink.DATABASE)
+    for row in rows:
+        stream_after_commit(row)
 
 
 # The MACed columns, in the order the MAC takes them (rows already written depend on it).
@@ -96,15 +145,15 @@ def row_mac(key: bytes, row: AuditEvent | dict[str, Any]) -> str:
 
 
 def _row(
-    actor: Principal, owner: Owner | int | None, action: str, object_type: str, object_id: str,
-    outcome: str, token: str | bytes | None, detail: dict[str, Any] | None,
+    actor: Principal | str, owner: Owner | int | None, action: AuditAction, object_type: str,
+    object_id: str, outcome: Outcome, token: str | bytes | None, detail: dict[str, Any] | None,
 ) -> dict[str, Any]:  # fmt: skip
     """The row to insert, each value already as its column will store it, and its MAC."""
     key = audit_key_current()
     context = current_request()
     row: dict[str, Any] = {
         "created_at": timezone.now(),  # UTC, microseconds: what SQLite and PostgreSQL keep
-        "actor": str(actor.label),
+        "actor": actor if isinstance(actor, str) else actor.label,
         "owner_id": owner.pk if isinstance(owner, Owner) else None if owner is None else int(owner),
         "action": str(action),
         "object_type": str(object_type),
