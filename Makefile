@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep bench-verify bench-sdk bench-grants bench-decide clean
+.PHONY: run test setup system-deps lint bench bench-wire bench-hsm bench-trade bench-sweep bench-verify bench-sdk bench-grants bench-decide bench-limits clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 ## Benchmarks: print figures and ratios.
-bench: bench-wire bench-hsm bench-verify bench-trade bench-sweep bench-sdk bench-grants
+bench: bench-wire bench-hsm bench-verify bench-trade bench-sweep bench-sdk bench-grants bench-limits
 
 bench-wire: $(STAMP)
 	$(PY) benchmarks/wire_verify.py
@@ -68,6 +68,9 @@ bench-verify: setup
 
 bench-sdk: $(STAMP)
 	$(PY) benchmarks/sdk_calls.py
+
+bench-limits: $(STAMP)
+	$(PY) benchmarks/input_limits.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,6 +8,7 @@ from celery import Celery
 from celery.signals import task_postrun
 
 from authority.metrics import celery_tasks_total
+from authority.private_files import private_directory
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authority.settings")
 
@@ -27,7 +28,7 @@ def _broker_folders_create(sender: Celery, source: Any, **kwargs: Any) -> None:
     options = source.broker_transport_options or {}
     for folder in _BROKER_FOLDERS:
         if folder in options:
-            Path(options[folder]).mkdir(parents=True, exist_ok=True)
+            private_directory(Path(options[folder]))  # 0700: messages carry task arguments
 
 
 # Task runs and failures for the metrics endpoint (authority.metrics). A worker's counts reach

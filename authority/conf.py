@@ -72,6 +72,12 @@ DEFAULTS: dict[str, Any] = {
     "CLIENT_TOKEN_IDLE_TIMEOUT": 30 * 60,
     "CLIENT_TOKEN_MAX_AGE": 12 * 3600,
     "LOGIN_THROTTLE": "10/minute",
+    # Failed logins allowed per client address (of any user names): looser than per user, so one
+    # member's typos do not lock out the others behind the same address (a NAT'd office).
+    "LOGIN_ADDRESS_THROTTLE": "100/minute",
+    # Reverse proxies in front of the authority that append to X-Forwarded-For; 0: the header is
+    # ignored and REMOTE_ADDR is the client (authority.request_context.client_address).
+    "NUM_PROXIES": 0,
     # OAuth2 clients (django-oauth-toolkit): client secrets are HMAC-SHA256 under the highest
     # numbered pepper ({number: pepper}; empty: one derived from SECRET_KEY); refresh tokens die
     # this many seconds after their access token expires; /o/token/ throttled per client id and
@@ -112,6 +118,8 @@ class AuthoritySettings:
     CLIENT_TOKEN_IDLE_TIMEOUT: int
     CLIENT_TOKEN_MAX_AGE: int
     LOGIN_THROTTLE: str
+    LOGIN_ADDRESS_THROTTLE: str
+    NUM_PROXIES: int
     CLIENT_SECRET_PEPPERS: dict[int, str]
     OAUTH2_REFRESH_TOKEN_LIFETIME: int
     OAUTH2_TOKEN_THROTTLE: str

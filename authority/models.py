@@ -50,6 +50,13 @@ class Owner(OwnerScoped, models.Model):
     max_lifetime = models.PositiveIntegerField(
         null=True, blank=True, help_text="Seconds; overrides SESSION_MAX_LIFETIME for this owner."
     )
+    access_token_audiences = models.TextField(
+        "access-token audiences",
+        blank=True,
+        default="",
+        help_text="Audiences (one a line) this owner's sessions may trade access tokens for,"
+        " besides ACCESS_TOKEN_AUDIENCE; any other is refused.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     owner_path = ""

@@ -14,8 +14,30 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from django.utils.crypto import salted_hmac
+
 from authority.cache import count_in_window
 from authority.caches import registry
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """A rate spelt as DRF's throttles spell it (`10/minute`, `600/m`, `5/s`) as (requests
+    allowed, window in seconds): the one parser of the throttles and the login counters."""
+    count, _, period = str(rate).partition("/")
+    try:
+        return int(count), _PERIODS[period.strip()[:1]]
+    except (ValueError, KeyError):
+        raise ValueError(f"Not a rate: {rate!r} (write e.g. 10/minute)") from None
+
+
+def subject_key(purpose: str, value: str) -> str:
+    """A counter's name for a secret or personal value (a token, a user name, an address): a
+    keyed hash under SECRET_KEY, so the cache holds none of them in the clear. Its own key, not
+    the audit key, so rotating the audit key resets no counter."""
+    return salted_hmac(f"authority.ratelimit.{purpose}", value, algorithm="sha256").hexdigest()[:32]
+
 
 MAX_LEASE = 16
 

@@ -26,6 +26,7 @@ from django.utils.functional import lazy
 
 from authority.conf import DEFAULTS as AUTHORITY_DEFAULTS
 from authority.logs import logging_config
+from authority.private_files import private_directory
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -64,6 +65,8 @@ _AUTHORITY_VARIABLES: dict[str, tuple[str, Callable[[str], Any]]] = {
     "CLIENT_TOKEN_IDLE_TIMEOUT": ("CLIENT_TOKEN_IDLE_TIMEOUT", int),
     "CLIENT_TOKEN_MAX_AGE": ("CLIENT_TOKEN_MAX_AGE", int),
     "LOGIN_THROTTLE": ("THROTTLE_LOGIN", str),
+    "LOGIN_ADDRESS_THROTTLE": ("THROTTLE_LOGIN_ADDRESS", str),
+    "NUM_PROXIES": ("NUM_PROXIES", int),
     "CLIENT_SECRET_PEPPERS": (
         "CLIENT_SECRET_PEPPERS",  # `1:pepper,2:pepper`; the highest number is current
         lambda value: {
@@ -106,7 +109,7 @@ def _development_secret_key() -> str:
     import; the first of several processes starting together to link its file in wins."""
     path = _development_secret_key_file
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_directory(path.parent)
         draft = path.with_name(f".secret_key.{os.getpid()}")
         descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as file:
@@ -153,6 +156,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",  # admin login lockout (authority/admin_lockout.py)
     "authority",
     "hsm",
     "tokens",
@@ -162,16 +166,19 @@ MIDDLEWARE = [
     "authority.request_context.RequestIdMiddleware",
     # Metrics of every API answer, audit rows of refusals, fail-closed 503s (api/observe.py).
     "authority.api.observe.ObservationMiddleware",
+    "authority.api.edge.InputEdgeMiddleware",  # body size, NUL bytes: before anything reads them
     "tokens.api.authentication.ClientTokenMiddleware",  # X-Authority-Token (flow 8)
     "django.middleware.security.SecurityMiddleware",
     # Static files (admin, API docs) from STATIC_ROOT after collectstatic, in any server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "authority.api.edge.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a locked-out admin login into its 429
 ]
 
 ROOT_URLCONF = "authority.urls"
@@ -226,6 +233,20 @@ AUTH_PASSWORD_VALIDATORS = [
     # Not a check: a saved new password ends the user's client tokens (flow 8).
     {"NAME": "tokens.services.client_sessions.PasswordChangeEndsClientSessions"},
 ]
+# Admin login lockout (django-axes; authority/admin_lockout.py says why so configured).
+AUTHENTICATION_BACKENDS = [
+    "authority.admin_lockout.AdminLoginLockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15.0) / 60  # hours, as axes reads it
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "authority.admin_lockout.axes_client_address"
+AXES_LOCKOUT_CALLABLE = "authority.admin_lockout.lockout_response"
+AXES_VERBOSE = False
+AXES_DISABLE_ACCESS_LOG = True  # successes are in the audit log; axes keeps the failures only
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
@@ -233,11 +254,37 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = _var_dir / "static"
 LOGIN_URL = "admin:login"
+# The largest body accepted (bytes); larger ones are refused with 413 from their Content-Length
+# (authority/api/edge.py). The largest input of the API, a 1,000-record eACL table, is ~100 KB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 if _production:
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # HTTPS only: plain HTTP is redirected (but the probes, which call the pod directly), and
+    # browsers are told to remember it (HSTS).
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 86400)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Whether a request came in over HTTPS, as the reverse proxy in front says: trusted only when
+# one is configured (NUM_PROXIES, or the header named outright), since a client could send it.
+_proxy_ssl_header = env.str(
+    "SECURE_PROXY_SSL_HEADER",
+    default="X-Forwarded-Proto" if AUTHORITY.get("NUM_PROXIES", 0) > 0 else "",
+)
+if _proxy_ssl_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https")
+# Sent with every response (authority/api/edge.py). Scripts, styles and images come from this
+# origin only (the admin's and Swagger UI's, from drf-spectacular-sidecar); inline styles stay
+# allowed for Swagger UI; "" sends none.
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -248,13 +295,23 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["authority.api.permissions.IsPrincipal"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "authority.api.common.Pagination",  # limit ≤ 500
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "authority.api.errors.exception_handler",
+    # Depth- and NUL-checked (authority/api/parsers.py); every view takes these.
+    "DEFAULT_PARSER_CLASSES": [
+        "authority.api.parsers.JSONParser",
+        "authority.api.parsers.FormParser",
+        "authority.api.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "DEFAULT_THROTTLE_RATES": {
+        # Per session token; the *_address buckets per client address (looser: many sessions
+        # of one batch cluster share its NAT's address).
         "trade": env.str("THROTTLE_TRADE", default="600/minute"),
         "token": env.str("THROTTLE_TOKEN", default="600/minute"),
+        "trade_address": env.str("THROTTLE_TRADE_ADDRESS", default="6000/minute"),
+        "token_address": env.str("THROTTLE_TOKEN_ADDRESS", default="6000/minute"),
         "introspect": env.str("THROTTLE_INTROSPECT", default="1200/minute"),
     },
 }

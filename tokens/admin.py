@@ -309,7 +309,7 @@ class RenewalScheduleAdmin(OwnerScopedAdmin):
     actions = ["run_now"]
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False  # made through the API by the renewer (or an owner admin)
+        return False  # made through the API by the renewer
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # stop it instead (active off): its outcome stays visible

@@ -78,6 +78,7 @@ class OwnerAdmin(ServiceAccountViews, OwnerScopedAdmin):
         "bearer_flavour",
         "renew_period",
         "max_lifetime",
+        "access_token_audiences",
         "created_at",
     ]
 

@@ -49,8 +49,15 @@ class HotPathInput(StrictInput):
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
 
+class Pagination(LimitOffsetPagination):
+    """DRF's limit/offset pages, with a ceiling on `limit`: without one, `?limit=10000000` asks
+    for every row at once (DRF's default max_limit is None)."""
+
+    max_limit = 500
+
+
 def paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page: Any = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 

@@ -255,7 +255,9 @@ class EACLTableInput(StrictInput):
     owner = serializers.SlugField(required=False)
     container = Base58Field(length=32, required=False, allow_null=True)
     table = serializers.JSONField(required=False, help_text="NeoFS JSON of an EACLTable")
-    rules = serializers.ListField(child=serializers.CharField(), required=False, max_length=1000)
+    rules = serializers.ListField(
+        child=serializers.CharField(max_length=1024), required=False, max_length=1000
+    )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "table" in attrs and "rules" in attrs:

@@ -7,7 +7,7 @@ from typing import TypedDict
 
 from django.db import transaction
 
-from authority.errors import InvalidInput
+from authority.errors import Conflict, InvalidInput, NotFound
 from authority.models import Container, EACLTable, Owner
 from authority.principals import Principal
 from authority.services.audit import AuditAction, audit_record
@@ -43,8 +43,12 @@ def container_create(
     require_role(actor, owner)
     _check_basic_acl(basic_acl)
     cid = cid or secrets.token_bytes(32)
-    if Container.objects.filter(cid=cid).exists():
-        raise InvalidInput("A container with this id is already registered.", field="container_id")
+    existing = Container.objects.filter(cid=cid)
+    if existing.exists():
+        # Another owner's id is unknown to the caller (SPEC §5: 404, never revealed as taken).
+        if not existing.visible_to(actor).exists():
+            raise NotFound("No such container.")
+        raise Conflict("A container with this id is already registered.")
     container = Container(owner=owner, cid=cid, name=name, basic_acl=basic_acl)
     _check_table(container, eacl_table)
     container.eacl_table = eacl_table

@@ -58,7 +58,6 @@ from authority.caches import Event, registry
 from authority.conf import authority_settings
 from authority.errors import Throttled
 from authority.lru import LRU
-from authority.services.audit import token_fingerprint
 
 # --- client secrets -------------------------------------------------------------------------
 
@@ -280,26 +279,22 @@ for _signal in (post_save, post_delete):
 # --- the throttle of /o/token/ --------------------------------------------------------------
 
 
-def _rate(rate: str) -> tuple[int, int]:
-    """`10/minute` as (requests allowed, window seconds), spelt as DRF's rates."""
-    count, _, period = rate.partition("/")
-    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
-
-
 def oauth2_token_throttle(*, client_id: str | None, address: str | None) -> None:
     """Throttled once a client id (OAUTH2_TOKEN_THROTTLE) or a client address
     (OAUTH2_TOKEN_ADDRESS_THROTTLE) has asked too often in the current window, before any
-    secret is hashed. Keys are fingerprints: the cache holds no client ids or addresses."""
+    secret is hashed. Keys are keyed hashes (authority.ratelimit.subject_key): the cache holds
+    no client ids or addresses."""
     buckets = []
     if client_id:
-        buckets.append((f"oauth2-token:client:{token_fingerprint(client_id[:MAX_CLIENT_ID])}",
+        client = ratelimit.subject_key("oauth2-client", client_id[:MAX_CLIENT_ID])
+        buckets.append((f"oauth2-token:client:{client}",
                         authority_settings.OAUTH2_TOKEN_THROTTLE))  # fmt: skip
     if address:
-        buckets.append((f"oauth2-token:address:{token_fingerprint(address)}",
+        buckets.append((f"oauth2-token:address:{ratelimit.subject_key('address', address)}",
                         authority_settings.OAUTH2_TOKEN_ADDRESS_THROTTLE))  # fmt: skip
     now = time.time()
     for key, rate in buckets:
-        limit, duration = _rate(rate)
+        limit, duration = ratelimit.parse_rate(rate)
         window = int(now // duration)
         if not ratelimit.allow(key, window=window, duration=duration, limit=limit):
             retry_after = max(1, math.ceil((window + 1) * duration - now))

@@ -150,6 +150,26 @@ class OwnerChanges(TypedDict, total=False):
     bearer_flavour: str
     renew_period: int | None
     max_lifetime: int | None
+    access_token_audiences: str
+
+
+MAX_AUDIENCES = 32
+MAX_AUDIENCE_LENGTH = 200  # as the trade's `audience` input
+
+
+def audiences_normalize(text: str) -> str:
+    """An owner's audience allow-list as stored: one audience a line, sorted, no duplicates;
+    InvalidInput for one too long, with a control character, or too many."""
+    audiences = sorted(set(text.split()))
+    if len(audiences) > MAX_AUDIENCES:
+        raise InvalidInput(f"At most {MAX_AUDIENCES} audiences.", field="access_token_audiences")
+    for audience in audiences:
+        if len(audience) > MAX_AUDIENCE_LENGTH or not audience.isprintable():
+            raise InvalidInput(
+                f"An audience is printable and at most {MAX_AUDIENCE_LENGTH} characters.",
+                field="access_token_audiences",
+            )
+    return "\n".join(audiences)
 
 
 @transaction.atomic
@@ -161,6 +181,8 @@ def owner_update(*, actor: Principal, owner: Owner, changes: OwnerChanges) -> Ow
         renew_period=changes.get("renew_period", owner.renew_period),
         max_lifetime=changes.get("max_lifetime", owner.max_lifetime),
     )
+    if "access_token_audiences" in changes:
+        changes["access_token_audiences"] = audiences_normalize(changes["access_token_audiences"])
     for name, value in changes.items():
         setattr(owner, name, value)
     owner.save(update_fields=list(changes))

@@ -21,6 +21,10 @@ CONFIGURATION_VARIABLES = {
     "HSM_PIN_FILE", "HSM_SO_PIN_FILE", "HSM_SOFTWARE_KEY", "ACCESS_TOKEN_ISSUER",
     "ACCESS_TOKEN_AUDIENCE", "THROTTLE_TRADE", "THROTTLE_TOKEN", "THROTTLE_INTROSPECT",
     "SA_VAR_DIR", "PROOF_WINDOW", "AUDIT_RETENTION_DAYS", "SOFTHSM2_CONF",
+    "THROTTLE_TRADE_ADDRESS", "THROTTLE_TOKEN_ADDRESS", "THROTTLE_LOGIN", "THROTTLE_LOGIN_ADDRESS",
+    "NUM_PROXIES", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD", "SECURE_PROXY_SSL_HEADER", "CONTENT_SECURITY_POLICY",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE", "DEBUG",
 }  # fmt: skip
 
 
@@ -147,6 +151,54 @@ def test_the_sqlite_database_folder_is_made_on_connecting(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert (var_dir / "authority.sqlite3").is_file()
+    _assert_private(var_dir, ["authority.sqlite3"])
+
+
+def test_the_sqlite_files_are_private_while_in_use(tmp_path):
+    var_dir = tmp_path / "var"
+    result = _python(
+        "import django, os, stat\n"
+        "django.setup()\n"
+        "from django.db import connection\n"
+        "with connection.cursor() as cursor:\n"
+        "    cursor.execute('CREATE TABLE t (x int)')\n"
+        f"    for name in sorted(os.listdir({str(var_dir)!r})):\n"
+        f"        mode = os.stat(os.path.join({str(var_dir)!r}, name)).st_mode\n"
+        "        print(name, oct(stat.S_IMODE(mode)))",
+        tmp_path,
+        SA_VAR_DIR=str(var_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:-1] == [
+        "authority.sqlite3 0o600", "authority.sqlite3-shm 0o600", "authority.sqlite3-wal 0o600",
+    ]  # fmt: skip
+
+
+def _assert_private(var_dir, files):
+    """Only this user reads var/: its folders 0700, its files 0600."""
+    assert stat.S_IMODE(var_dir.stat().st_mode) == 0o700
+    for name in files:
+        path = var_dir / name
+        expected = 0o700 if path.is_dir() else 0o600
+        assert stat.S_IMODE(path.stat().st_mode) == expected, (name, oct(path.stat().st_mode))
+
+
+def test_an_existing_world_readable_database_is_tightened_on_connecting(tmp_path):
+    var_dir = tmp_path / "var"
+    var_dir.mkdir(mode=0o755)
+    (var_dir / "authority.sqlite3").touch(mode=0o644)
+    os.chmod(var_dir, 0o755)  # noqa: S103 - the world-readable state an older version left
+    os.chmod(var_dir / "authority.sqlite3", 0o644)  # noqa: S103 - likewise
+    result = _python(
+        "import django\n"
+        "django.setup()\n"
+        "from django.db import connection\n"
+        "connection.ensure_connection()",
+        tmp_path,
+        SA_VAR_DIR=str(var_dir),
+    )
+    assert result.returncode == 0, result.stderr
+    _assert_private(var_dir, ["authority.sqlite3"])
 
 
 def test_the_file_system_broker_folders_are_made_when_celery_is_configured(tmp_path):
@@ -163,3 +215,4 @@ def test_the_file_system_broker_folders_are_made_when_celery_is_configured(tmp_p
     assert result.stdout.strip() == "filesystem://"
     for folder in ("broker", "broker-processed", "broker-control"):
         assert (var_dir / folder).is_dir()
+    _assert_private(var_dir, ["broker", "broker-processed", "broker-control"])

@@ -273,3 +273,21 @@ def test_member_of_no_owner_sees_nothing(db, user_client):
     response = client.post("/api/v1/containers", {"name": "x"}, format="json")
     assert response.status_code == 400
     assert "owner" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("who", ["operator", "service"])
+def test_registering_another_owners_container_id_is_404_and_ones_own_409(world, who):
+    client = world[who]
+    foreign = client.post(
+        "/api/v1/containers",
+        {"name": "x", "container_id": _cid(world["globex"]["container"])},
+        format="json",
+    )
+    assert foreign.status_code == 404 and foreign.json()["error"] == "not_found"
+    assert "registered" not in foreign.content.decode()
+    own = client.post(
+        "/api/v1/containers",
+        {"name": "x", "container_id": _cid(world["acme"]["container"])},
+        format="json",
+    )
+    assert own.status_code == 409 and own.json()["error"] == "conflict"

@@ -393,11 +393,29 @@ def test_failed_logins_are_throttled_per_user(people, clock, three_failures_a_mi
     assert _login(alice, REMOTE_ADDR="192.0.2.9").status_code == 200
 
 
-def test_failed_logins_are_throttled_per_address(people, clock, three_failures_a_minute):
-    for name in ("nobody-1", "nobody-2", "nobody-3"):
+def test_failed_logins_are_throttled_per_address_more_loosely(people, clock, settings):
+    settings.AUTHORITY = {
+        **settings.AUTHORITY,
+        "LOGIN_THROTTLE": "3/minute",
+        "LOGIN_ADDRESS_THROTTLE": "5/minute",
+    }
+    for _ in range(3):  # one member's typos lock out that member only
+        assert _login("nobody-1", REMOTE_ADDR="198.51.100.7").status_code == 401
+    assert _login("nobody-1", REMOTE_ADDR="198.51.100.7").status_code == 429
+    assert _login(people["alice"].username, REMOTE_ADDR="198.51.100.7").status_code == 200
+    for name in ("nobody-2", "nobody-3"):  # the address's fifth failure, of any user names
         assert _login(name, REMOTE_ADDR="198.51.100.7").status_code == 401
-    assert _login(people["alice"].username, REMOTE_ADDR="198.51.100.7").status_code == 429
-    assert _login(people["alice"].username, REMOTE_ADDR="198.51.100.8").status_code == 200
+    assert _login(people["bob"].username, REMOTE_ADDR="198.51.100.7").status_code == 429
+    assert _login(people["bob"].username, REMOTE_ADDR="198.51.100.8").status_code == 200
+
+
+def test_the_login_address_is_not_the_clients_own_say(people, clock, settings):
+    settings.AUTHORITY = {**settings.AUTHORITY, "LOGIN_ADDRESS_THROTTLE": "2/minute"}
+    for index in range(2):
+        forged = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{index}", "REMOTE_ADDR": "198.51.100.7"}
+        assert _login(f"nobody-{index}", **forged).status_code == 401
+    forged = {"HTTP_X_FORWARDED_FOR": "203.0.113.99", "REMOTE_ADDR": "198.51.100.7"}
+    assert _login(people["alice"].username, **forged).status_code == 429
 
 
 def test_logins_are_audited_with_fingerprints_only(people, clock, caplog):

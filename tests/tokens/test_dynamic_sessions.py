@@ -223,3 +223,16 @@ def test_tokens_of_other_issuers_or_expired_are_refused(world):
 
     old = _client_token(world, wallet, lifetime=Lifetime(exp=1, nbf=0, iat=0))
     assert _import(world, old).status_code == 400
+
+
+def test_importing_a_token_with_another_owners_session_id_is_404(world, issue):
+    import uuid
+
+    wallet = _wallet_owner(world)
+    foreign = issue(
+        world["globex_service"], verbs=["GET"], container=world["globex_container"].container_id
+    )
+    token = _client_token(world, wallet, id=uuid.UUID(foreign["id"]).bytes)
+    refused = _import(world, token)
+    assert refused.status_code == 404 and refused.json()["error"] == "not_found"
+    assert Session.objects.get(pk=foreign["id"]).owner == world["globex"]

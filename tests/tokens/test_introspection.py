@@ -169,3 +169,14 @@ def test_another_process_stops_trusting_a_destroyed_key_within_key_ttl(world, is
     started = lru._clock()
     monkeypatch.setattr(lru, "_clock", lambda: started + KEY_TTL + 1)
     assert _introspect(world["service"], access) == {"active": False}
+
+
+def test_a_viewer_may_introspect_but_not_revoke(world, issue):
+    session = issue()
+    access = _access_token(world, session)
+    assert _introspect(world["viewer"], access)["active"] is True  # viewers read
+    for token in (access, session["token"]):
+        refused = world["viewer"].post("/api/v1/revoke", {"token": token})
+        assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
+    assert _introspect(world["service"], access)["active"] is True
+    assert Session.objects.get(pk=session["id"]).cancelled_at is None

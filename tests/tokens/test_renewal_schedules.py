@@ -87,12 +87,33 @@ def test_failures_back_off_and_show(scheduled, monkeypatch):
     assert (second.next_run_at - first.next_run_at) > (first.next_run_at - now)  # backoff grows
 
 
-def test_only_the_renewer_or_an_admin_schedules(world, issue):
+def test_only_the_renewer_schedules(world, issue):
+    """A schedule renews as the renewer: an owner admin, who may cancel but not renew, may not
+    set one going either (it would renew through it)."""
     session = issue()
     url = f"/api/v1/sessions/{session['id']}/renewal-schedule"
     assert world["other_operator"].post(url, {}, format="json").status_code == 403
     assert world["globex_service"].post(url, {}, format="json").status_code == 404
-    assert world["admin"].post(url, {}, format="json").status_code == 201
+    refused = world["admin"].post(url, {}, format="json")
+    assert refused.status_code == 403 and "renewer" in refused.json()["detail"]
+    assert world["admin"].post(f"/api/v1/sessions/{session['id']}/renew").status_code == 403
+    assert not RenewalSchedule.objects.filter(session_id=session["id"]).exists()
+    assert world["operator"].post(url, {}, format="json").status_code == 201
+
+
+def test_an_admin_may_pause_a_schedule_but_not_resume_or_run_it(world, scheduled):
+    from authority.errors import NotAllowed
+    from authority.models import Membership, Role
+    from authority.principals import Principal
+    from tokens.services.renewals import renewal_schedule_update, renewal_schedules_run_now
+
+    admin = Principal(user=Membership.objects.get(owner=world["acme"], role=Role.ADMIN).user)
+    schedule = scheduled.renewal_schedule
+    renewal_schedule_update(actor=admin, schedule=schedule, stop_at=None, active=False)
+    with pytest.raises(NotAllowed):
+        renewal_schedule_update(actor=admin, schedule=schedule, stop_at=None, active=True)
+    with pytest.raises(NotAllowed):
+        renewal_schedules_run_now(actor=admin, schedules=[schedule])
 
 
 def test_the_api_keeps_working_with_the_broker_down(
@@ -141,6 +162,13 @@ def test_run_now_in_the_admin_runs_only_the_chosen_schedules_and_audits(world, s
     client = Client()
     client.force_login(admin)
     chosen = scheduled.renewal_schedule
+    client.post(  # an admin who is not the renewer: refused (a run renews)
+        "/admin/tokens/renewalschedule/",
+        {"action": "run_now", "_selected_action": [chosen.pk]},
+    )
+    chosen.refresh_from_db()
+    assert chosen.last_run_at is None
+    client.force_login(world["operator_user"])  # the renewer
     response = client.post(
         "/admin/tokens/renewalschedule/",
         {"action": "run_now", "_selected_action": [chosen.pk]},

@@ -210,6 +210,8 @@ def test_any_changed_byte_of_a_static_token_is_refused(world, issue, trusted_par
 
 
 def test_rfc8693_token_exchange(world, issue):
+    world["acme"].access_token_audiences = "storage.example"
+    world["acme"].save()
     session = issue()
     response = world["anonymous"].post(
         "/api/v1/token",
@@ -335,7 +337,7 @@ def test_trade_is_throttled_per_client(world, issue, monkeypatch):
     from tokens.api.throttles import TradeThrottle
 
     session = issue()
-    monkeypatch.setattr(TradeThrottle, "THROTTLE_RATES", {"trade": "2/minute"})
+    monkeypatch.setattr(TradeThrottle, "rate", "2/minute", raising=False)
     statuses = [_trade(world, session["token"]) for _ in range(3)]
     assert [r.status_code for r in statuses] == [200, 200, 429]
     assert statuses[2]["Retry-After"] and statuses[2].json()["error"] == "throttled"
@@ -370,3 +372,56 @@ def test_a_database_outage_answers_503_not_500(world, issue, monkeypatch):
     monkeypatch.setattr(trade, "access_token_trade", outage)
     response = _trade(world, session["token"])
     assert response.status_code == 503 and response.json()["error"] == "unavailable"
+
+
+def test_audiences_come_from_the_owners_allow_list(world, issue):
+    from authority.principals import SYSTEM
+    from authority.services.owners import owner_update
+
+    session = issue()
+    refused = _trade(world, session["token"], audience="attacker.example")
+    assert refused.status_code == 400 and refused.json()["fields"] == {
+        "audience": "The session's owner does not allow this audience."
+    }
+    exchange = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token": session["token"],
+        "subject_token_type": "urn:session-authority:token-type:delegation",
+    }
+    for field in ("audience", "resource"):
+        answer = world["anonymous"].post("/api/v1/token", {**exchange, field: "attacker.example"})
+        assert answer.status_code == 400 and answer.json()["error"] == "invalid_target"
+    default = _trade(world, session["token"])  # ACCESS_TOKEN_AUDIENCE is always allowed
+    assert (
+        jwt.decode(default.json()["access_token"], options={"verify_signature": False})["aud"]
+        == "neofs"
+    )
+    owner_update(
+        actor=SYSTEM,
+        owner=world["acme"],
+        changes={"access_token_audiences": " gw.example\nstorage.example gw.example"},
+    )
+    world["acme"].refresh_from_db()
+    assert world["acme"].access_token_audiences == "gw.example\nstorage.example"
+    allowed = _trade(world, session["token"], audience="gw.example")
+    assert allowed.status_code == 200
+    claims = jwt.decode(allowed.json()["access_token"], options={"verify_signature": False})
+    assert claims["aud"] == "gw.example"
+    assert _trade(world, session["token"], audience="attacker.example").status_code == 400
+
+
+def test_an_unauthenticated_trade_learns_nothing_of_the_allow_list(world):
+    response = _trade(world, "sa1.unknown.secret", audience="attacker.example")
+    assert response.status_code == 401
+
+
+def test_audience_lists_are_bounded(world):
+    from authority.errors import InvalidInput
+    from authority.principals import SYSTEM
+    from authority.services.owners import owner_update
+
+    for text in (" ".join(f"a{i}" for i in range(33)), "x" * 201, "tab\x07bell"):
+        with pytest.raises(InvalidInput):
+            owner_update(
+                actor=SYSTEM, owner=world["acme"], changes={"access_token_audiences": text}
+            )

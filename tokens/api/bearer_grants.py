@@ -80,7 +80,7 @@ class BearerGrantListApi(APIView):
         eacl_table = serializers.UUIDField(required=False)
         table = serializers.JSONField(required=False, help_text="NeoFS JSON of an EACLTable")
         rules = serializers.ListField(
-            child=serializers.CharField(), required=False, max_length=1000
+            child=serializers.CharField(max_length=1024), required=False, max_length=1000
         )
 
     @extend_schema(responses=BearerGrantOutput(many=True), operation_id="bearer_grants_list")

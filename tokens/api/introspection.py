@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority.api.common import StrictInput, valid_data
+from authority.api.parsers import FormParser, JSONParser, MultiPartParser
 from authority.api.permissions import principal
 from tokens.api.throttles import IntrospectThrottle
 from tokens.services.introspection import token_introspect, token_revoke

@@ -11,15 +11,20 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority.api.common import HotPathInput, StrictInput, valid_data
+from authority.api.parsers import FormParser, JSONParser, MultiPartParser
 from authority.errors import AuthorityError, BadCredentials, InvalidInput
-from tokens.api.throttles import TokenExchangeThrottle, TradeThrottle
+from tokens.api.throttles import (
+    TokenExchangeAddressThrottle,
+    TokenExchangeThrottle,
+    TradeAddressThrottle,
+    TradeThrottle,
+)
 from tokens.api.token_input import bytes_from_base64
 from tokens.services.access_tokens import jwks_document
 from tokens.services.proof import Proof
@@ -68,7 +73,7 @@ class TradeOutput(serializers.Serializer):
 class TradeApi(APIView):
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [TradeThrottle]
+    throttle_classes = [TradeThrottle, TradeAddressThrottle]
 
     class TradeInput(HotPathInput):
         subject_token = serializers.CharField(max_length=8192, trim_whitespace=True)
@@ -94,7 +99,7 @@ class TokenExchangeApi(APIView):
 
     authentication_classes: list[type] = []
     permission_classes = [AllowAny]
-    throttle_classes = [TokenExchangeThrottle]
+    throttle_classes = [TokenExchangeThrottle, TokenExchangeAddressThrottle]
     parser_classes = [FormParser, MultiPartParser, JSONParser]
 
     class TokenExchangeInput(HotPathInput):
@@ -134,7 +139,10 @@ class TokenExchangeApi(APIView):
         except BadCredentials as exc:
             return _oauth_error("invalid_grant", exc.detail)
         except InvalidInput as exc:
-            code = "invalid_scope" if exc.field == "scope" else "invalid_request"
+            # RFC 8693 §2.2.2: an audience or resource not accepted is invalid_target.
+            code = {"scope": "invalid_scope", "audience": "invalid_target"}.get(
+                exc.field or "", "invalid_request"
+            )
             return _oauth_error(code, exc.detail)
         except AuthorityError as exc:
             return _oauth_error("invalid_grant", exc.detail, status=exc.status)

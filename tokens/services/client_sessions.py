@@ -44,6 +44,7 @@ from authority.conf import authority_settings
 from authority.errors import AuthDenied, Throttled
 from authority.lru import LRU
 from authority.principals import Principal
+from authority.ratelimit import parse_rate, subject_key
 from authority.raw import fetch_instance
 from authority.request_context import current_request
 from authority.services.audit import AuditAction, Outcome, audit_record, token_fingerprint
@@ -293,36 +294,46 @@ def client_token_verify(*, token: str) -> tuple[Any, ClientSession]:
 # --- passwords, throttled -------------------------------------------------------------------
 
 
-def _rate() -> tuple[int, int]:
-    """LOGIN_THROTTLE as (failures allowed, window seconds), spelt as DRF's rates: `10/minute`."""
-    count, _, period = str(authority_settings.LOGIN_THROTTLE).partition("/")
-    return int(count), {"s": 1, "m": 60, "h": 3600, "d": 86400}[period[:1]]
-
-
-def _failure_counters(username: str, address: str | None) -> list[str]:
-    # Fingerprints: the cache holds no user names (nor addresses) in the clear.
-    counters = [f"client-login:user:{token_fingerprint(username)}"]
+def _failure_counters(username: str, address: str | None) -> list[tuple[str, int, int]]:
+    """The counters a failed login raises, each with (its name, failures allowed, window): per
+    user name (LOGIN_THROTTLE) and, looser, per client address (LOGIN_ADDRESS_THROTTLE), so one
+    member's typos do not lock out the others behind the same address. Named by keyed hashes:
+    the cache holds neither user names nor addresses in the clear."""
+    counters = [("user", username, authority_settings.LOGIN_THROTTLE)]
     if address:
-        counters.append(f"client-login:address:{token_fingerprint(address)}")
-    return counters
+        counters.append(("address", address, authority_settings.LOGIN_ADDRESS_THROTTLE))
+    named = []
+    for kind, value, rate in counters:
+        limit, duration = parse_rate(rate)
+        named.append(
+            (f"client-login:{kind}:{subject_key(f'login-{kind}', value)}", limit, duration)
+        )
+    return named
 
 
 def client_password_authenticate(*, username: str, password: str) -> Any:
     """The active user with this username and password; AuthDenied otherwise, audited and
-    counted. Throttled once a user name or a client address has failed LOGIN_THROTTLE times in
-    the current window (checked before the password, so a throttled guess learns nothing)."""
-    limit, duration = _rate()
+    counted. Throttled once a user name has failed LOGIN_THROTTLE times in the current window, or
+    a client address LOGIN_ADDRESS_THROTTLE times (checked before the password, so a throttled
+    guess learns nothing)."""
     now = timezone.now().timestamp()
-    window = int(now // duration)
-    address = current_request().client_address
-    counters = _failure_counters(username, address)
-    if any(cache.get(f"{counter}:{window}", 0) >= limit for counter in counters):
-        retry_after = max(1, math.ceil((window + 1) * duration - now))
-        raise Throttled("Too many failed logins; retry later.", retry_after=retry_after)
+    counters = [
+        (f"{name}:{int(now // duration)}", limit, duration)
+        for name, limit, duration in _failure_counters(username, current_request().client_address)
+    ]
+    waits = [
+        (int(now // duration) + 1) * duration - now
+        for key, limit, duration in counters
+        if cache.get(key, 0) >= limit
+    ]
+    if waits:
+        raise Throttled(
+            "Too many failed logins; retry later.", retry_after=max(1, math.ceil(max(waits)))
+        )
     user = authenticate(username=username, password=password)
     if user is None:
-        for counter in counters:
-            count_in_window(f"{counter}:{window}", duration + 1)
+        for key, _, duration in counters:
+            count_in_window(key, duration + 1)
         audit_record(
             actor=Principal(system="client-login"), owner=None,
             action=AuditAction.CLIENT_SESSION_LOGIN, object_type="user", object_id="",

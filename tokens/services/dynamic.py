@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from authority.epoch import current_epoch, epoch_at, epoch_start
-from authority.errors import Conflict, InvalidInput, NotAllowed
+from authority.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from authority.models import Container, Owner
 from authority.principals import Principal
 from authority.services.audit import AuditAction, audit_record
@@ -247,7 +247,10 @@ def static_session_import(*, actor: Principal, token: SessionToken) -> Session:
     if len(body.id) != 16 or not body.session_key:
         raise InvalidInput("A session token needs an id and a session key.", field="token.body")
     session_id = uuid.UUID(bytes=body.id)
-    if Session.objects.filter(pk=session_id).exists():
+    existing = Session.objects.filter(pk=session_id)
+    if existing.exists():
+        if not existing.visible_to(actor).exists():  # another owner's: never revealed (404)
+            raise NotFound("No such session.")
         raise Conflict("A session with this id is already registered.")
     context, verbs, cid, objects = _context_fields(owner, body.context)
     ends = epoch_start(lifetime.exp + 1)  # the token is valid through its exp epoch

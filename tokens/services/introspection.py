@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from authority.principals import Principal
 from authority.raw import fetch_instance
-from authority.roles import DECISION_ROLES
+from authority.roles import DECISION_ROLES, WRITER_ROLES
 from authority.scoping import scoped_statement
 from authority.services.audit import AuditAction, audit_record
+from authority.services.permissions import require_role
 from tokens.models import RevokedAccessToken, Session, SessionState
 from tokens.services.access_tokens import access_token_claims
 from tokens.services.decision_audit import introspection_record
@@ -121,7 +122,8 @@ def _introspect(actor: Principal, token: str) -> tuple[dict[str, Any], int | Non
 
 def token_revoke(*, actor: Principal, token: str) -> None:
     """Access tokens are deny-listed until their expiry; a session token cancels its session.
-    Unknown or foreign tokens change nothing (RFC 7009 §2.2: still a 200)."""
+    Unknown or foreign tokens change nothing (RFC 7009 §2.2: still a 200). Revoking is a write:
+    a viewer of the token's owner is refused (403), as for every other write."""
     claims = access_token_claims(token) if token.count(".") == 2 else None
     if claims is not None:
         try:
@@ -130,6 +132,7 @@ def token_revoke(*, actor: Principal, token: str) -> None:
             return
         if session is None:
             return
+        require_role(actor, session.owner, WRITER_ROLES)
         with transaction.atomic():
             _, created = RevokedAccessToken.objects.get_or_create(
                 jti=claims["jti"],
@@ -150,7 +153,8 @@ def token_revoke(*, actor: Principal, token: str) -> None:
         return
     session = _session_token(actor, token)
     if session is not None:
-        # Holding the session token and belonging to its owner is enough to give it up.
+        # Holding the session token and writing for its owner is enough to give it up.
+        require_role(actor, session.owner, WRITER_ROLES)
         session_cancel(actor=actor, session=session, by_token_holder=True)
 
 

@@ -17,7 +17,12 @@ from authority.errors import AuthorityError, Conflict, InvalidInput, NotAllowed
 from authority.principals import Principal
 from authority.services.audit import AuditAction, audit_record
 from tokens.models import RenewalSchedule, Session
-from tokens.services.sessions import renew_period, require_renewer_or_admin, session_renew
+from tokens.services.sessions import (
+    is_renewer,
+    renew_period,
+    require_renewer_or_admin,
+    session_renew,
+)
 
 RENEW_AT = 0.9
 BATCH_SIZE = 500
@@ -28,12 +33,21 @@ def _renewer(session: Session) -> Principal:
     return Principal(user=session.renewer_user, application=session.renewer_application)
 
 
+def require_renewer(actor: Principal, session: Session) -> None:
+    """A schedule renews as the renewer, so only the renewer may set one going: anyone else
+    (an owner admin included, who may cancel but not renew) would renew through it. 404 for a
+    stranger, else 403."""
+    if not is_renewer(actor, session):
+        require_renewer_or_admin(actor, session)  # a stranger's 404 (and a non-admin's 403)
+        raise NotAllowed("Only the session's renewer may schedule its renewals.")
+
+
 @transaction.atomic
 def renewal_schedule_create(
     *, actor: Principal, session: Session, stop_at: dt.datetime | None = None
 ) -> RenewalSchedule:
-    """Only the renewer (or an owner admin for it) schedules renewals of its session."""
-    require_renewer_or_admin(actor, session)
+    """Only the renewer schedules renewals of its session."""
+    require_renewer(actor, session)
     if session.renewer_user_id is None and session.renewer_application_id is None:
         raise Conflict("The session has no renewer left to renew on behalf of.")
     now = timezone.now()
@@ -115,10 +129,13 @@ def _run_one(schedule: RenewalSchedule, now: dt.datetime) -> None:
 def renewal_schedule_update(
     *, actor: Principal, schedule: RenewalSchedule, stop_at: dt.datetime | None, active: bool
 ) -> RenewalSchedule:
-    """Changes when a schedule stops, or pauses/resumes it: whoever may set it (the renewer, or
-    an owner admin)."""
+    """Changes when a schedule stops, or pauses/resumes it. An owner admin may pause it (as it
+    may cancel the session); only the renewer may keep it renewing."""
     session = schedule.session
-    require_renewer_or_admin(actor, session)
+    if active:
+        require_renewer(actor, session)
+    else:
+        require_renewer_or_admin(actor, session)
     if active and stop_at is not None and stop_at <= timezone.now():
         raise InvalidInput("The stop time is in the past.", field="stop_at")
     schedule.stop_at, schedule.active = stop_at, active
@@ -132,14 +149,14 @@ def renewal_schedule_update(
 
 
 def renewal_schedules_run_now(*, actor: Principal, schedules: list[RenewalSchedule]) -> int:
-    """Runs these active schedules at once, each only if the actor may set it (the renewer, or
-    an owner admin); returns how many ran."""
+    """Runs these active schedules at once, each only if the actor is its session's renewer
+    (a run renews); returns how many ran."""
     now = timezone.now()
     chosen = []
     with transaction.atomic():
         for schedule in schedules:
             session = schedule.session
-            require_renewer_or_admin(actor, session)
+            require_renewer(actor, session)
             chosen.append(schedule.pk)
             audit_record(
                 actor=actor, owner=session.owner, action=AuditAction.RENEWAL_SCHEDULE_RUN_NOW,

@@ -136,6 +136,7 @@ def _trade(
     if state != SessionState.ACTIVE:
         raise Conflict(f"The session is {state}.")
     verbs = _scope(session.verbs, scope)
+    _check_audience(session, audience)
     slot = (session.id, session.access_generation, " ".join(verbs), audience)
     cached = issued_tokens.get(slot)
     if cached is not None and cached[1] - now.timestamp() >= MIN_REUSE_SECONDS:
@@ -198,18 +199,31 @@ _TRADE_SESSION_FIELDS = (
     "secret_key_id", "expires_at", "cancelled_at", "access_generation",
 )  # fmt: skip
 _TRADE_SESSION_SQL = f"""
-    SELECT {", ".join(f"s.{name}" for name in _TRADE_SESSION_FIELDS)}, o.neofs_owner_id
+    SELECT {", ".join(f"s.{name}" for name in _TRADE_SESSION_FIELDS)}, o.neofs_owner_id,
+        o.access_token_audiences
     FROM tokens_session s JOIN authority_owner o ON o.id = s.owner_id
     WHERE s.id = %s
 """  # noqa: S608 - column names from the tuple above, the id a parameter
 
 
 def _session_by_id(session_id: uuid.UUID) -> Session | None:
-    """What a trade reads, with the owner's NeoFS id (the token's `sub`) as `owner_neofs_id`."""
+    """What a trade reads, with the owner's NeoFS id (the token's `sub`) as `owner_neofs_id`
+    and its audience allow-list as `owner_audiences`."""
     key = Session._meta.pk.get_db_prep_value(session_id, connection)
     return fetch_instance(
-        Session, _TRADE_SESSION_SQL, [key], fields=_TRADE_SESSION_FIELDS, extra=("owner_neofs_id",)
-    )
+        Session, _TRADE_SESSION_SQL, [key], fields=_TRADE_SESSION_FIELDS,
+        extra=("owner_neofs_id", "owner_audiences"),
+    )  # fmt: skip
+
+
+def _check_audience(session: Session, audience: str) -> None:
+    """ACCESS_TOKEN_AUDIENCE, or one of the owner's allow-list (Owner.access_token_audiences).
+    Checked only once the session token proved itself, so the list is told to no stranger; a
+    repeated trade reuses a token issued after this check."""
+    if audience == authority_settings.ACCESS_TOKEN_AUDIENCE:
+        return
+    if audience not in (getattr(session, "owner_audiences", None) or "").split():
+        raise InvalidInput("The session's owner does not allow this audience.", field="audience")
 
 
 def _scope(verbs: Sequence[str], scope: str | None) -> list[str]:

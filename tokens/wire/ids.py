@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from typing import Self
 
@@ -27,7 +28,17 @@ def _checksum(payload: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
 
 
+def base58_max_length(length: int) -> int:
+    """The most base58 characters `length` bytes encode to: ceil(length · log 256 / log 58);
+    leading zero bytes are one character each, which never makes the text longer."""
+    return math.ceil(length * math.log(256) / math.log(58))
+
+
 def decode_base58(text: str, field: str, length: int) -> bytes:
+    # Decoding costs time quadratic in the text's length (one big integer, grown a digit at a
+    # time): text longer than `length` bytes can encode to is refused before any of it.
+    if len(text) > base58_max_length(length):
+        raise WireError(field, f"too long for {length} bytes of base58")
     try:
         raw = base58.b58decode(text.encode("ascii"))
     except (ValueError, UnicodeEncodeError):

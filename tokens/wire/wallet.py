@@ -44,9 +44,17 @@ def _checksum(payload: bytes) -> bytes:
     return hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
 
 
+# A WIF is 38 bytes (version, key, compression flag, checksum): 52 characters. Longer text is
+# refused before decoding, whose cost is quadratic in the length.
+_BASE58CHECK_MAX_CHARS = 128
+
+
 def _base58check_decode(text: str, field: str) -> bytes:
+    text = text.strip()
+    if len(text) > _BASE58CHECK_MAX_CHARS:
+        raise WireError(field, "too long for base58check")
     try:
-        raw = base58.b58decode(text.strip().encode("ascii"))
+        raw = base58.b58decode(text.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
         raise WireError(field, "invalid base58") from None
     if len(raw) < 5 or not hmac.compare_digest(_checksum(raw[:-4]), raw[-4:]):

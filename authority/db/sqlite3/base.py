@@ -1,6 +1,6 @@
 """Django's SQLite backend (ENGINE `authority.db.sqlite3`) that makes the database file's folder
-when it connects: the default database lives under var/ (SA_VAR_DIR), which a fresh clone does
-not have, and importing the settings creates nothing."""
+when it connects (the folder 0700, the file 0600): the default database lives under var/
+(SA_VAR_DIR), which a fresh clone does not have, and importing the settings creates nothing."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from typing import Any
 
 from django.db.backends.sqlite3 import base
 
+from authority.private_files import private_file
+
 
 class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         if not self.is_in_memory_db():
-            Path(conn_params["database"]).parent.mkdir(parents=True, exist_ok=True)
+            # 0600 in a 0700 folder; SQLite gives its -wal and -shm files the database's mode.
+            private_file(Path(conn_params["database"]))
         return super().get_new_connection(conn_params)

@@ -13,13 +13,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from authority.conf import authority_settings
+from authority.private_files import private_directory, private_file
 from hsm.conf import PKCS11_KEYSTORE, hsm_config, softhsm_conf
 
 
 def _write_secret(path: Path, value: str) -> None:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.write_text(value)
-    path.chmod(0o600)
+    private_file(path).write_text(value)  # 0600 before the secret is in it
 
 
 class Command(BaseCommand):
@@ -38,7 +37,7 @@ class Command(BaseCommand):
         # softhsm2-util finds the token directory through SOFTHSM2_CONF, as the module does.
         environment = {**os.environ, "SOFTHSM2_CONF": str(conf)}
         if not conf.exists():
-            tokens.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_directory(tokens)
             conf.write_text(
                 f"directories.tokendir = {tokens}\nobjectstore.backend = file\nlog.level = ERROR\n"
             )
