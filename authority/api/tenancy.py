@@ -60,7 +60,7 @@ class OwnerOutput(serializers.Serializer):
 
 
 class OwnerListApi(APIView):
-    class OwnerCreateInput(serializers.Serializer):
+    class OwnerCreateInput(StrictInput):
         name = serializers.CharField(max_length=200)
         slug = serializers.CharField(max_length=64)
         public_key = PublicKeyField(required=False, allow_null=True)
