@@ -16,8 +16,12 @@ from tokens.services.introspection import token_introspect, token_revoke
 
 
 class TokenInput(serializers.Serializer):
+    ignores_unknown_fields = (
+        True  # an OAuth2 endpoint (RFC 7662 §2.1, RFC 7009 §2.1; RFC 6749 §3.1)
+    )
     token = serializers.CharField(max_length=8192)
-    token_type_hint = serializers.CharField(required=False, max_length=64)
+    # RFC 6749 §3.1: a parameter sent without a value is treated as omitted
+    token_type_hint = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
 
 class IntrospectApi(APIView):

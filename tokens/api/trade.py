@@ -98,6 +98,7 @@ class TokenExchangeApi(APIView):
     parser_classes = [FormParser, MultiPartParser, JSONParser]
 
     class TokenExchangeInput(HotPathInput):
+        ignores_unknown_fields = True  # RFC 6749 §3.2: a token endpoint ignores them
         grant_type = serializers.CharField()
         subject_token = serializers.CharField(max_length=8192)
         subject_token_type = serializers.ChoiceField(
