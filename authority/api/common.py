@@ -97,7 +97,10 @@ def _json_type_error(field: serializers.Field, value: Any) -> str | None:
         ok = isinstance(value, int) and not isinstance(value, bool)
         return None if ok else "Must be an integer."
     if isinstance(field, serializers.CharField):
-        return None if isinstance(value, str) else "Must be a string."
+        if not isinstance(value, str):
+            return "Must be a string."
+        if isinstance(field, serializers.SlugField) and value != value.strip():
+            return "Must be a slug, without spaces."  # DRF would trim it, the schema refuses it
     return None
 
 

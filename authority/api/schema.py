@@ -77,6 +77,14 @@ class AuthoritySchema(AutoSchema):
             return PAGINATION_CLASS()
         return paginator
 
+    def map_parsers(self) -> list[str]:
+        """The API's bodies are JSON (SPEC §5); only views that chose their parsers (the OAuth2
+        form endpoints: token exchange, introspection, revocation) document forms as well."""
+        if "parser_classes" in vars(type(self.view)):
+            parsers: list[str] = super().map_parsers()
+            return parsers
+        return ["application/json"]
+
     def _map_basic_serializer(self, serializer: Any, direction: Any) -> dict[str, Any]:
         schema: dict[str, Any] = super()._map_basic_serializer(serializer, direction)
         if direction == "request" and not ignores_unknown_fields(serializer):

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 import schemathesis
+from django.core import signals
+from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
@@ -42,6 +44,18 @@ schema.app = application
 schema.config.generation.update(
     max_examples=MAX_EXAMPLES, deterministic=True, with_security_parameters=False
 )
+
+
+@pytest.fixture(autouse=True)
+def connections_kept() -> Any:
+    """The WSGI app is called directly (not through Django's test client), so its request signals
+    would close the test's database connection, and its transaction with it: keep it open, as
+    the test client does."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
