@@ -133,6 +133,7 @@ class OAuth2BearerScheme(DjangoOAuthToolkitScheme):
     a principal (authority.api.permissions.IsPrincipal), not for a scope."""
 
     priority = 1
+    match_subclasses = True  # the API's bearer authentication may be a subclass of DOT's
 
     def get_security_requirement(self, auto_schema: Any) -> Any:
         found = super().get_security_requirement(auto_schema)
