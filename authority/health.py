@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from authority.celery import app
 from authority.conf import authority_settings
 
 READINESS_CHECKS: list[tuple[str, Callable[[], dict[str, object]]]] = []
@@ -46,6 +47,14 @@ def _redis() -> dict[str, object]:
     finally:
         client.close()
     return {"configured": True}
+
+
+@readiness_check("broker")
+def _broker() -> dict[str, object]:
+    """The Celery broker takes a connection (one short attempt: authority.celery's settings)."""
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=0, timeout=1)
+        return {"transport": connection.transport.driver_type}
 
 
 @require_GET

@@ -294,8 +294,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["authority.api.permissions.IsPrincipal"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "authority.api.common.Pagination",  # limit ≤ 500
+    "DEFAULT_SCHEMA_CLASS": "authority.api.schema.AuthoritySchema",
+    "DEFAULT_PAGINATION_CLASS": "authority.api.common.ListPagination",  # limit 1..500
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "authority.api.errors.exception_handler",
     # Depth- and NUL-checked (authority/api/parsers.py); every view takes these.
@@ -353,8 +353,11 @@ CELERY_BROKER_URL = env.str(
     "CELERY_BROKER_URL",
     default=_redis_url or "filesystem://",
 )
+# A broker that is down must not hold a request up (issue 17: ~6 s per send): one short connect
+# attempt, no retries; the task is left to the periodic schedules (authority.dispatch).
+CELERY_BROKER_CONNECTION_TIMEOUT = 0.1
 CELERY_BROKER_TRANSPORT_OPTIONS = (
-    {}
+    {"socket_connect_timeout": 0.1, "socket_timeout": 0.5, "max_retries": 0}
     if _redis_url or "CELERY_BROKER_URL" in env
     else {  # made by the Celery app (authority/celery.py) when it is configured
         "data_folder_in": str(_var_dir / "broker"),

@@ -6,6 +6,8 @@ set -euo pipefail
 need=()
 command -v softhsm2-util >/dev/null 2>&1 || need+=(softhsm2)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# The fault and two-node suites start a throwaway redis-server of their own.
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 if [ "${1:-}" = bench ]; then
   command -v wrk >/dev/null 2>&1 || need+=(wrk)
 fi

@@ -49,15 +49,47 @@ class HotPathInput(StrictInput):
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
 
 
-class Pagination(LimitOffsetPagination):
-    """DRF's limit/offset pages, with a ceiling on `limit`: without one, `?limit=10000000` asks
-    for every row at once (DRF's default max_limit is None)."""
+class ListPagination(LimitOffsetPagination):
+    """limit/offset paging that refuses what it cannot use (DRF's falls back to the defaults
+    silently): a limit of 1..max_limit and an offset of 0 or more, as the schema says. The
+    ceiling matters: without one, `?limit=10000000` asks for every row at once."""
 
     max_limit = 500
+    _BOUNDS = {"limit": (1, max_limit), "offset": (0, None)}
+
+    def _bounded(self, request: Request, name: str, default: int | None) -> int | None:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return default
+        low, high = self._BOUNDS[name]
+        if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
+            raise InvalidInput("Must be an integer.", field=name)
+        if int(raw) < low or (high and int(raw) > high):
+            raise InvalidInput(f"Must be from {low} to {high or 'any'}.", field=name)
+        return int(raw)
+
+    def get_limit(self, request: Request) -> int | None:
+        return self._bounded(request, self.limit_query_param, self.default_limit)
+
+    def get_offset(self, request: Request) -> int:
+        return self._bounded(request, self.offset_query_param, 0) or 0
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters: list[dict[str, Any]] = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            low, high = self._BOUNDS[parameter["name"]]
+            parameter["schema"]["minimum"] = low
+            if high:
+                parameter["schema"]["maximum"] = high
+        return parameters
+
+
+# The one pager of the API's lists; the OpenAPI schema (authority.api.schema) documents it.
+PAGINATION_CLASS = ListPagination
 
 
 def paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
-    paginator = Pagination()
+    paginator = PAGINATION_CLASS()
     page: Any = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
@@ -72,9 +104,63 @@ def owner_for_write(actor: Principal, slug: str | None) -> Owner:
     return owners[0]
 
 
+def ignores_unknown_fields(serializer: Any) -> bool:
+    return bool(getattr(serializer, "ignores_unknown_fields", False))
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    """DRF coerces scalars (a number to a CharField, "12" to an IntegerField, "true" to a
+    BooleanField); a JSON body must send the type the schema names."""
+    if value is None:
+        return None
+    if isinstance(field, serializers.BooleanField):
+        return None if isinstance(value, bool) else "Must be a boolean."
+    if isinstance(field, serializers.IntegerField):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else "Must be an integer."
+    if isinstance(field, serializers.CharField):
+        if not isinstance(value, str):
+            return "Must be a string."
+        if isinstance(field, serializers.SlugField) and value != value.strip():
+            return "Must be a slug, without spaces."  # DRF would trim it, the schema refuses it
+    return None
+
+
+def input_shape_error(
+    serializer: serializers.Serializer, data: Any, *, json: bool, prefix: str = ""
+) -> tuple[str, str] | None:
+    """(field path, message) of the first scalar of a JSON body, nested serializers included,
+    whose type is not the field's. Unknown fields are StrictInput's to refuse (one place)."""
+    if not isinstance(data, dict):
+        return None
+    fields = serializer.fields
+    for name, value in data.items():
+        path = f"{prefix}{name}" or "input"
+        field = fields.get(name)
+        if field is None or field.read_only:
+            continue
+        if json and (message := _json_type_error(field, value)):
+            return path, message
+        found: tuple[str, str] | None = None
+        if isinstance(field, serializers.Serializer):
+            found = input_shape_error(field, value, json=json, prefix=f"{path}.")
+        elif isinstance(field, serializers.ListSerializer) and isinstance(value, list):
+            child: Any = field.child
+            for index, item in enumerate(value):
+                found = input_shape_error(child, item, json=json, prefix=f"{path}[{index}].")
+                if found:
+                    break
+        if found:
+            return found
+    return None
+
+
 def valid_data(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
     if not isinstance(request.data, dict):
         raise InvalidInput("The body must be a JSON object.")
     serializer = serializer_class(data=request.data)
+    json = type(request.data) is dict  # a form's QueryDict carries strings only
+    if shape := input_shape_error(serializer, request.data, json=json):
+        raise InvalidInput(shape[1], field=shape[0])
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import redis
@@ -69,6 +70,15 @@ _OUTAGES: tuple[type[Exception], ...] = (
 )
 
 
+OUTAGE_DETAIL = "A backing service is unavailable; retry shortly."
+
+
+def outage_response() -> JsonResponse:
+    response = JsonResponse(error_body(Unavailable.code, OUTAGE_DETAIL), status=503)
+    response["Retry-After"] = str(Unavailable.retry_after)
+    return response
+
+
 def _authentication_error(exc: exceptions.APIException, context: dict[str, Any]) -> AuthorityError:
     """DRF's own 401s in the three-way terms of flow 8: credentials that no authentication class
     accepted (an invalid OAuth2 bearer token, say) are denied; none at all are missing."""
@@ -90,7 +100,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = _authentication_error(exc, context)
     if isinstance(exc, _OUTAGES):
         logger.warning("backing service unavailable: %s", type(exc).__name__)
-        exc = Unavailable("A backing service (database or cache) is unavailable; retry shortly.")
+        exc = Unavailable(OUTAGE_DETAIL)
+    elif isinstance(exc, Unavailable) and exc.detail != OUTAGE_DETAIL:
+        # Its detail is for the operator (an HSM module's path, a token label), not the caller.
+        logger.warning("backing service unavailable: %s", exc.detail)
+        exc = Unavailable(OUTAGE_DETAIL)
     if isinstance(exc, AuthorityError):
         extra = {"fields": {exc.field: exc.detail}} if exc.field else {}
         detail = f"{exc.field}: {exc.detail}" if exc.field else exc.detail
@@ -131,6 +145,12 @@ def json_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def json_server_error(request: HttpRequest) -> JsonResponse:
+    """Django's handler500, for views and middleware outside DRF (the admin, /o/token/, sessions):
+    it runs inside the `except` of the failure, so an outage is told from a bug here too."""
+    failure = sys.exc_info()[1]
+    if isinstance(failure, (*_OUTAGES, Unavailable)):
+        logger.warning("backing service unavailable: %s", type(failure).__name__)
+        return outage_response()
     return JsonResponse(
         error_body("server_error", "Internal error; it has been logged."), status=500
     )

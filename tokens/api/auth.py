@@ -8,6 +8,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,7 +42,8 @@ class ClientTokenScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Token <client token>` from /api/v1/auth/login, or HTTP Basic.",
+            "description": "`Token <client token>` from /api/v1/auth/login, or HTTP Basic. "
+            "Each answer carries the next client token in `X-Authority-Token`.",
         }
 
 
@@ -69,6 +71,7 @@ class LoginApi(APIView):
 
     authentication_classes: list[type] = []  # the credentials are this view's input
     permission_classes = [AllowAny]
+    parser_classes = [JSONParser]
 
     @extend_schema(
         request=LoginInput, responses={200: LoginOutput}, operation_id="auth_login", auth=[]

@@ -21,7 +21,8 @@ class TokenInput(StrictInput):
     ignores_unknown_fields = True
 
     token = serializers.CharField(max_length=8192)
-    token_type_hint = serializers.CharField(required=False, max_length=64)
+    # RFC 6749 §3.1: a parameter sent without a value is treated as omitted
+    token_type_hint = serializers.CharField(required=False, allow_blank=True, max_length=64)
 
 
 class IntrospectApi(APIView):
