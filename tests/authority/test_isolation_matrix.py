@@ -54,6 +54,7 @@ API_ROUTES: dict[str, Target] = {
     "api/v1/sessions/<str:session_id>/renewal-schedule": _session,
     "api/v1/bearer-grants/<str:grant_id>": lambda w: {"grant_id": w["grant_id"]},
     "api/v1/bearer-grants/<str:grant_id>/revoke": lambda w: {"grant_id": w["grant_id"]},
+    "api/v1/owners/<slug:slug>/resource-servers": lambda w: {"slug": "globex"},
 }
 
 # Admin models whose rows belong to an owner: globex's row of each.
@@ -83,6 +84,9 @@ GLOBAL_ADMIN_MODELS: dict[str, Callable[[dict[str, Any]], Any]] = {
     "django_celery_beat.crontabschedule": None,  # type: ignore[dict-item]
     "django_celery_beat.solarschedule": None,  # type: ignore[dict-item]
     "django_celery_beat.intervalschedule": None,  # type: ignore[dict-item]
+    "axes.accessattempt": None,  # type: ignore[dict-item]
+    "axes.accessfailurelog": None,  # type: ignore[dict-item]
+    "axes.accesslog": None,  # type: ignore[dict-item]
 }
 ADMIN_OBJECT_ROUTE = re.compile(r"^admin/(\w+)/(\w+)/<path:object_id>/(change/|delete/|history/|)$")
 # Other admin routes with an id, each with the globex URL it is called with and what it answers.
@@ -94,6 +98,42 @@ ADMIN_EXTRA: dict[str, tuple[Callable[[dict[str, Any]], str], set[int]]] = {
     "admin/auth/user/<id>/password/": (
         lambda w: f"/admin/auth/user/{w['globex_admin'].pk}/password/",
         {403},
+    ),
+    "admin/tokens/bearergrant/<uuid:grant_id>/download.json": (
+        lambda w: f"/admin/tokens/bearergrant/{w['grant_id']}/download.json",
+        {404},
+    ),
+    "admin/tokens/bearergrant/<path:object_id>/revoke/": (
+        lambda w: f"/admin/tokens/bearergrant/{w['grant_id']}/revoke/",
+        {404},
+    ),
+    "admin/tokens/session/<path:object_id>/cancel/": (
+        lambda w: f"/admin/tokens/session/{w['session']}/cancel/",
+        {404},
+    ),
+    "admin/tokens/session/<path:object_id>/renew/": (
+        lambda w: f"/admin/tokens/session/{w['session']}/renew/",
+        {404},
+    ),
+    "admin/hsm/keyrecord/<path:object_id>/rotate/": (
+        lambda w: f"/admin/hsm/keyrecord/{_globex_key(w).pk}/rotate/",
+        {404},
+    ),
+    "admin/hsm/keyrecord/<path:object_id>/destroy/": (
+        lambda w: f"/admin/hsm/keyrecord/{_globex_key(w).pk}/destroy/",
+        {404},
+    ),
+    "admin/hsm/keyrecord/<path:object_id>/reset_client_sessions/": (
+        lambda w: f"/admin/hsm/keyrecord/{_globex_key(w).pk}/reset_client_sessions/",
+        {404},
+    ),
+    "admin/authority/owner/service-accounts/<int:application_id>/rotate-secret/": (
+        lambda w: f"/admin/authority/owner/service-accounts/{w['application'].pk}/rotate-secret/",
+        {404},
+    ),
+    "admin/authority/owner/service-accounts/<int:application_id>/delete/": (
+        lambda w: f"/admin/authority/owner/service-accounts/{w['application'].pk}/delete/",
+        {404},
     ),
     "admin/r/<path:content_type_id>/<path:object_id>/": (
         lambda w: _view_on_site(w["tenant"]["container"]),
@@ -118,11 +158,15 @@ OAUTH_ROUTES: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 # Routes whose parameter names no stored object of anyone.
 NO_OBJECT = {
-    "admin/^(?P<app_label>auth|oauth2_provider|django_celery_beat|authority|hsm|tokens)/$",
+    "admin/^(?P<app_label>auth|oauth2_provider|django_celery_beat|axes|authority|hsm|tokens)/$",
     "admin/(?P<url>.*)$",
     "o/.well-known/oauth-authorization-server/<path:issuer_path>",
     "o/.well-known/oauth-protected-resource/<path:resource_path>",
 }
+
+
+def _globex_key(world: dict[str, Any]) -> KeyRecord:
+    return KeyRecord.objects.filter(owner=world["owner"]).first()
 
 
 def _view_on_site(obj: Any) -> str:
@@ -361,6 +405,10 @@ def test_admin_routes_answer_other_owners_objects_as_missing_ones(globex_world, 
             status = client.get(url).status_code
             if status not in statuses:
                 failures.append((who, "GET", route, status))
+            # The action pages' confirmed POST, too: it must change nothing (checked below).
+            status = client.post(url, {"confirmed": "yes", "post": "yes"}).status_code
+            if status not in statuses | {405}:
+                failures.append((who, "POST", route, status))
     assert failures == [], "\n".join(map(str, failures))
     assert _state(globex_world) == before
 
