@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from authority.api.errors import error_body
 from authority.conf import authority_settings
 from authority.metrics import SESSION_OWNERS_SHOWN
+from authority.request_context import client_address
 from authority.services.audit import audit_unsealed_count
 from tokens.selectors import session_counts_by_owner
 
@@ -64,7 +65,9 @@ def _allowed(request: HttpRequest) -> bool:
         given = request.headers.get("Authorization", "")
         if hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
             return True
-    return request.META.get("REMOTE_ADDR", "") in authority_settings.METRICS_ALLOWED_ADDRESSES
+    # The client's address as every throttle takes it: behind a trusted proxy, the proxy's own
+    # (often loopback) address must not let every client through.
+    return (client_address(request.META) or "") in authority_settings.METRICS_ALLOWED_ADDRESSES
 
 
 @require_GET

@@ -72,7 +72,8 @@ def test_metrics_count_a_known_sequence_of_requests(ws, settings):
     assert ws["service"].post("/api/v1/verify", verify, format="json").status_code == 200
     settings.AUTHORITY = {**settings.AUTHORITY, "LOGIN_THROTTLE": "1/minute"}
     for _ in range(3):
-        APIClient().post("/api/v1/auth/login", {"username": "nobody", "password": "wrong"})
+        login = {"username": "nobody", "password": "wrong"}
+        APIClient().post("/api/v1/auth/login", login, format="json")
     after = _scrape()
 
     def grew(name: str, **labels: str) -> float:
@@ -105,6 +106,18 @@ def test_metrics_are_protected(settings):
     _scrape(HTTP_AUTHORIZATION="Bearer scrape-secret")
     settings.AUTHORITY = {**settings.AUTHORITY, "METRICS_ALLOWED_ADDRESSES": ["10.1.2.3"]}
     assert APIClient(REMOTE_ADDR="10.1.2.3").get("/metrics").status_code == 200
+
+
+def test_metrics_behind_a_proxy_judge_the_client_not_the_proxy(settings):
+    settings.AUTHORITY = {
+        **settings.AUTHORITY,
+        "NUM_PROXIES": 1,
+        "METRICS_ALLOWED_ADDRESSES": ["127.0.0.1"],
+    }
+    via_proxy = APIClient(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert via_proxy.get("/metrics").status_code == 403
+    own = APIClient(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    assert own.get("/metrics").status_code == 200
 
 
 class _Captured:
