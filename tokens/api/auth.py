@@ -8,13 +8,13 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority.api.common import StrictInput, valid_data
+from authority.api.parsers import JSONParser
 from authority.api.permissions import principal
 from authority.conf import authority_settings
 from authority.errors import AuthFormat, AuthMissing, NotAllowed
