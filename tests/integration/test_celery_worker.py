@@ -32,6 +32,19 @@ pytestmark = [
 ]
 
 
+def _fresh_broker_pool() -> None:
+    """This process's broker connection pool, as a web process starts with it. In the whole
+    suite an earlier test can leave it closed (tests that repoint the broker at a dead port, or
+    fork children, share the app object), and the sends below would fail with 'Acquire on
+    closed pool' before reaching any worker."""
+    from authority.celery import app
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def worker(softhsm_token):
     database = settings.DATABASES["default"]
@@ -47,6 +60,7 @@ def worker(softhsm_token):
         ),
         "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
+    _fresh_broker_pool()
     process = subprocess.Popen(  # noqa: S603 - fixed interpreter and arguments
         [sys.executable, "-m", "celery", "-A", "authority", "worker", "--pool=solo",
          "--loglevel=warning", "--without-gossip", "--without-mingle"],
