@@ -49,7 +49,9 @@ def environment(database: str = DATABASE) -> dict[str, str]:
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/3"),
         "DEBUG": "false",
+        # Load from one address with one session token: every trade throttle out of the way.
         "THROTTLE_TRADE": "100000000/minute",
+        "THROTTLE_TRADE_ADDRESS": "100000000/minute",
         "LOG_LEVEL": "WARNING",
     }
 
