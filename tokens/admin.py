@@ -267,18 +267,13 @@ class SessionAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
         rows = list(queryset)
         if not is_confirmed(request):
             return confirmation_page(self, request, SessionAdmin.cancel, rows)
-        outcome = ActionOutcome()
-        for session in rows:
-            if session.cancelled_at is not None:
-                outcome.nothing_to_do.append(str(session.id))
-                continue
-            try:
-                session_cancel(actor=actor(request), session=session)
-            except AuthorityError as exc:
-                outcome.refused.append(f"{session.id}: {exc.detail}")
-                continue
-            outcome.done.append(str(session.id))
-        outcome.report(self, request, "cancelled")
+        ActionOutcome().each(
+            rows,
+            already=lambda session: session.cancelled_at is not None,
+            run=lambda session: session_cancel(actor=actor(request), session=session),
+            refusals=(AuthorityError,),
+            name=lambda session: str(session.id),
+        ).report(self, request, "cancelled")
         return None
 
 
@@ -503,16 +498,11 @@ class BearerGrantAdmin(ObjectActionsAdmin, ReadOnlyScopedAdmin):
         rows = list(queryset)
         if not is_confirmed(request):
             return confirmation_page(self, request, BearerGrantAdmin.revoke, rows)
-        outcome = ActionOutcome()
-        for grant in rows:
-            if grant.revoked_at is not None:
-                outcome.nothing_to_do.append(str(grant.id))
-                continue
-            try:
-                bearer_grant_revoke(actor=actor(request), grant=grant)
-            except AuthorityError as exc:
-                outcome.refused.append(f"{grant.id}: {exc.detail}")
-                continue
-            outcome.done.append(str(grant.id))
-        outcome.report(self, request, "revoked")
+        ActionOutcome().each(
+            rows,
+            already=lambda grant: grant.revoked_at is not None,
+            run=lambda grant: bearer_grant_revoke(actor=actor(request), grant=grant),
+            refusals=(AuthorityError,),
+            name=lambda grant: str(grant.id),
+        ).report(self, request, "revoked")
         return None

@@ -83,6 +83,29 @@ class ActionOutcome:
     nothing_to_do: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
 
+    def each(
+        self,
+        rows: Iterable[Any],
+        *,
+        already: Callable[[Any], bool],
+        run: Callable[[Any], object],
+        refusals: tuple[type[Exception], ...],
+        name: Callable[[Any], str] = str,
+    ) -> ActionOutcome:
+        """Runs `run` on each row not `already` done, a refusal (one of `refusals`, which carry
+        a `detail`) recorded with its reason rather than stopping the rest."""
+        for row in rows:
+            if already(row):
+                self.nothing_to_do.append(name(row))
+                continue
+            try:
+                run(row)
+            except refusals as exc:
+                self.refused.append(f"{name(row)}: {getattr(exc, 'detail', exc)}")
+                continue
+            self.done.append(name(row))
+        return self
+
     def report(self, model_admin: admin.ModelAdmin, request: HttpRequest, verb: str) -> None:
         """`verb` in the past tense (cancelled, revoked…)."""
         if self.done:
