@@ -33,14 +33,16 @@ pytestmark = [
 
 
 def _fresh_broker_pool() -> None:
-    """This process's broker connection pool, as a web process starts with it. In the whole
-    suite an earlier test can leave it closed (tests that repoint the broker at a dead port, or
-    fork children, share the app object), and the sends below would fail with 'Acquire on
-    closed pool' before reaching any worker."""
+    """This process's broker connections, as a web process starts with them. kombu keeps one
+    connection pool per broker URL in a process-wide registry, and Celery's app hands out that
+    shared pool: a test that repoints the broker and force-closes `app.pool` closes the registry's
+    pool, which the next `app.pool` returns again ('Acquire on closed pool'). kombu's own reset
+    closes and forgets every registered pool."""
+    from kombu import pools
+
     from authority.celery import app
 
-    if app._pool is not None:
-        app._pool.force_close_all()
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
