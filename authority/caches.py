@@ -105,6 +105,8 @@ DECLARATIONS = {d.name: d for d in (
              "from visible_to, by read, vendor and principal kind", bound=None, events=()),
     _declare("tokens.client_session_statement", "the client-token check's statement",
              bound=None, events=()),
+    _declare("authority.statement_templates", "hot-path reads without scoping (the decision "
+             "point's token state) compiled, by read and vendor", bound=None, events=()),
     _declare("authority.row_converters", "column converters by connection and column list",
              bound=None, events=()),
     # Keyed by the settings the keys derive from: a changed setting is a new entry.
@@ -134,9 +136,14 @@ DECLARATIONS = {d.name: d for d in (
     _declare("authority.audit_stream", "the audit stream's open descriptor", bound=1, events=()),
     _declare("authority.audit_sink_health", "when each audit sink last failed to record",
              bound=2, ttl=5.0, events=()),
-    # Rows of allowed verify decisions made but not yet written (tokens/services/decision_audit).
-    _declare("tokens.verify_audit_batch", "audit rows of allowed verify decisions to write",
+    # Rows of allowed verify decisions and active introspections made but not yet written
+    # (tokens/services/decision_audit).
+    _declare("tokens.decision_audit_batch", "audit rows of allowed decisions to write",
              bound=10_000, ttl=None, events=()),
+    # Pure: a byte string decodes to one token (frozen objects, shared read-only). Keyed by the
+    # bytes' SHA-256; tokens over DECODED_TOKEN_MAX_BYTES are decoded each time instead.
+    _declare("tokens.decoded_tokens", "NeoFS tokens decoded from request bodies, by digest",
+             bound=1_024, events=()),
     _declare("authority.settings", "AUTHORITY options over their defaults",
              bound=None, events=(Event.SETTINGS_CHANGED,)),
     # Pure functions of their argument (tokens.wire has no Django and no registry).

@@ -62,8 +62,8 @@ DEFAULTS: dict[str, Any] = {
     # The fraction of *allowed* verify decisions recorded (denials are always recorded), and how
     # they are written: together, once this many wait or the oldest has waited this long.
     "AUDIT_VERIFY_SAMPLE": 1.0,
-    "AUDIT_VERIFY_BATCH": 100,
-    "AUDIT_VERIFY_BATCH_SECONDS": 1.0,
+    "AUDIT_DECISION_BATCH": 100,
+    "AUDIT_DECISION_BATCH_SECONDS": 1.0,
     # The Prometheus endpoint (/metrics): a bearer token, and/or addresses allowed without one.
     "METRICS_TOKEN": "",
     "METRICS_ALLOWED_ADDRESSES": ["127.0.0.1", "::1"],
@@ -132,8 +132,8 @@ class AuthoritySettings:
     AUDIT_STREAM: str
     AUDIT_FAIL_CLOSED: bool
     AUDIT_VERIFY_SAMPLE: float
-    AUDIT_VERIFY_BATCH: int
-    AUDIT_VERIFY_BATCH_SECONDS: float
+    AUDIT_DECISION_BATCH: int
+    AUDIT_DECISION_BATCH_SECONDS: float
     METRICS_TOKEN: str
     METRICS_ALLOWED_ADDRESSES: list[str]
     HSM_KEYSTORE: str | None

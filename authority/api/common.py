@@ -39,11 +39,11 @@ class StrictInput(serializers.Serializer):
 
 
 class HotPathInput(StrictInput):
-    """An input serializer for the hot paths (trade, token exchange). DRF deep-copies every
-    declared field for each serializer it makes, which re-creates the field and its validators:
-    two thirds of validating a small body. Fields that keep no state of their own between
-    requests (scalar fields, and nested serializers made of them; the copy is bound to this
-    serializer as usual) can be copied shallowly instead."""
+    """An input serializer for the hot paths (trade, token exchange, verify, introspection).
+    DRF deep-copies every declared field for each serializer it makes, which re-creates the
+    field and its validators: two thirds of validating a small body. Fields that keep no state
+    of their own between requests (scalar fields, and nested serializers made of them; the copy
+    is bound to this serializer as usual) can be copied shallowly instead."""
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}

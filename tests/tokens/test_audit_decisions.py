@@ -183,7 +183,8 @@ def test_revoke_and_introspect_refused_without_credentials(world, issue):
     _assert_refused(introspect, AuditAction.ACCESS_TOKEN_INTROSPECT, 401, "denied", "auth_missing")
 
 
-def test_introspection_decisions_are_audited(world, issue):
+def test_introspection_decisions_are_audited(world, issue, settings):
+    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_DECISION_BATCH": 1}  # each row at once
     session = issue()
     active = world["service"].post("/api/v1/introspect", {"token": session["token"]})
     assert active.json()["active"] is True
@@ -201,7 +202,7 @@ def test_introspection_decisions_are_audited(world, issue):
 
 
 def test_verify_decisions_are_audited_deny_always(world, settings):
-    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_VERIFY_BATCH": 1}  # each row at once
+    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_DECISION_BATCH": 1}  # each row at once
     container = world["container"].container_id
     allowed = world["service"].post(
         "/api/v1/verify", {"verb": "GET", "container": container}, format="json"
@@ -213,7 +214,11 @@ def test_verify_decisions_are_audited_deny_always(world, settings):
     expected = "success" if decision["decision"] == "allow" else "denied"
     assert row.outcome == expected and row.actor.startswith("app:")
     # With sampling of allowed decisions at 0, denials are still every one recorded.
-    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_VERIFY_SAMPLE": 0.0, "AUDIT_VERIFY_BATCH": 1}
+    settings.AUTHORITY = {
+        **settings.AUTHORITY,
+        "AUDIT_VERIFY_SAMPLE": 0.0,
+        "AUDIT_DECISION_BATCH": 1,
+    }
     before = AuditEvent.objects.filter(action=AuditAction.REQUEST_VERIFY).count()
     denied = world["service"].post(
         "/api/v1/verify",
@@ -264,7 +269,7 @@ def test_audit_hash_command_prints_the_fingerprint(capsys, monkeypatch):
 
 
 def test_allowed_verify_decisions_are_written_in_batches_denials_at_once(world, settings):
-    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_VERIFY_BATCH": 3}
+    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_DECISION_BATCH": 3}
     container = ContainerFactory(owner=world["acme"])  # no eACL table: GET is allowed
     verified = AuditEvent.objects.filter(action=AuditAction.REQUEST_VERIFY)
 
@@ -288,3 +293,22 @@ def test_allowed_verify_decisions_are_written_in_batches_denials_at_once(world, 
     rows = list(verified.filter(outcome="success").order_by("id"))
     assert len({row.request_id for row in rows}) == 3  # each its own request's id, made then
     assert all(row.actor.startswith("app:") and row.owner_id == world["acme"].pk for row in rows)
+
+
+def test_active_introspections_are_written_in_batches_inactive_at_once(world, issue, settings):
+    settings.AUTHORITY = {**settings.AUTHORITY, "AUDIT_DECISION_BATCH": 3}
+    session = issue()
+    introspected = AuditEvent.objects.filter(action=AuditAction.ACCESS_TOKEN_INTROSPECT)
+
+    def introspect(token):
+        response = world["service"].post("/api/v1/introspect", {"token": token})
+        assert response.status_code == 200, response.content
+        return response.json()["active"]
+
+    assert [introspect(session["token"]), introspect(session["token"])] == [True, True]
+    assert introspected.count() == 0  # waiting in this process
+    assert introspect("sa1.not-a-token") is False
+    assert list(introspected.values_list("outcome", flat=True)) == ["denied"]  # at once
+    assert introspect(session["token"]) is True  # the third active one: the batch is written
+    outcomes = sorted(introspected.values_list("outcome", flat=True))
+    assert outcomes == ["denied", "success", "success", "success"]

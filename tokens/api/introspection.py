@@ -8,14 +8,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authority.api.common import StrictInput, valid_data
+from authority.api.common import HotPathInput, valid_data
 from authority.api.parsers import FormParser, JSONParser, MultiPartParser
 from authority.api.permissions import principal
 from tokens.api.throttles import IntrospectThrottle
 from tokens.services.introspection import token_introspect, token_revoke
 
 
-class TokenInput(StrictInput):
+class TokenInput(HotPathInput):
     # RFC 7662 / RFC 7009 form posts carry the client's own parameters (RFC 6749 §2.3.1
     # `client_id`, `client_secret`) beside the token: ignored, as the token endpoint does.
     ignores_unknown_fields = True

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority import selectors as tenancy
-from authority.api.common import StrictInput, valid_data
+from authority.api.common import HotPathInput, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
@@ -22,7 +22,7 @@ from tokens.wire.session import ContainerVerb, ObjectVerb, SessionToken
 
 
 class VerifyApi(APIView):
-    class VerifyInput(StrictInput):
+    class VerifyInput(HotPathInput):
         kind = serializers.ChoiceField(choices=["object", "container"], default="object")
         verb = serializers.CharField(max_length=16)
         container = Base58Field(length=32)

@@ -28,12 +28,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection
 from django.db.models import CharField, QuerySet, Value
 from django.utils import timezone
 
 from authority.conf import authority_settings
 from authority.epoch import current_epoch
 from authority.models import Container
+from authority.raw import compiled_statement, fetch_rows, field_converter
 from authority.services.eacl_tables import eacl_table_to_wire_cached, eacl_table_version_to_wire
 from tokens.models import BearerGrant, RevokedAccessToken, Session, SessionState, session_state
 from tokens.services.access_tokens import access_token_check
@@ -113,49 +115,96 @@ def _lifetime_reason(lifetime: Lifetime | None, epoch: int) -> str | None:
     return None if validity is Validity.VALID else validity.value
 
 
+# The stand-ins the state reads are compiled with (authority.raw.compiled_statement).
+_SESSION_STAND_IN = uuid.UUID(int=1)
+_ACCESS_STAND_IN = uuid.UUID(int=2)
+_DIGEST_STAND_IN = "bearer-digest-stand-in"
+_JTI_STAND_IN = "jti-stand-in"
+
+
+def _session_read(kind: str, session_id: uuid.UUID) -> QuerySet[Any, Any]:
+    return (
+        Session.objects.filter(pk=session_id)
+        .order_by()  # no ORDER BY inside a UNION
+        .values_list(Value(kind, CharField()), "cancelled_at", "expires_at")
+    )
+
+
+def _bearer_read(digest: str) -> QuerySet[Any, Any]:
+    return (
+        BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False)
+        .order_by()
+        .values_list(Value("bearer", CharField()), "revoked_at", "revoked_at")
+    )
+
+
+def _access_revoked_read(jti: str) -> QuerySet[Any, Any]:
+    return (
+        RevokedAccessToken.objects.filter(jti=jti)
+        .order_by()
+        .values_list(Value("access_revoked", CharField()), "revoked_at", "revoked_at")
+    )
+
+
+# Each kind of state: its read, with its stand-in value.
+_STATE_READS: dict[str, tuple[Any, Any]] = {
+    "session": (lambda value: _session_read("session", value), _SESSION_STAND_IN),
+    "bearer": (_bearer_read, _DIGEST_STAND_IN),
+    "access": (lambda value: _session_read("access", value), _ACCESS_STAND_IN),
+    "access_revoked": (_access_revoked_read, _JTI_STAND_IN),
+}
+
+
+def _prepared(value: Any) -> Any:
+    return (
+        Session._meta.pk.get_db_prep_value(value, connection)
+        if isinstance(value, uuid.UUID)
+        else value
+    )
+
+
 class _Recorded:
     """The authority's own state of the operation's tokens — a recorded session's cancel and
     expiry, a bearer grant's or an access token's revocation — read in one query the first time
-    any is asked for (one, not one per token, when a request carries several)."""
+    any is asked for (one, not one per token, when a request carries several). The query is a
+    UNION of one read per kind present, compiled once per combination of kinds."""
 
     def __init__(self, op: Operation) -> None:
         self._op = op
         self._rows: dict[str, tuple[dt.datetime | None, dt.datetime | None]] | None = None
         self.access_claims: dict[str, Any] | None = None
 
+    def _wanted(self) -> dict[str, Any]:
+        session, bearer = self._op.session_token, self._op.bearer_token
+        wanted: dict[str, Any] = {}
+        if session is not None and len(session.body.id) == 16:
+            wanted["session"] = uuid.UUID(bytes=session.body.id)
+        if bearer is not None:
+            wanted["bearer"] = hashlib.sha256(self._op.bearer_raw or bearer.encode()).hexdigest()
+        if self.access_claims is not None:
+            wanted["access"] = uuid.UUID(self.access_claims["sid"])
+            wanted["access_revoked"] = str(self.access_claims["jti"])
+        return wanted
+
     def _read(self) -> dict[str, tuple[dt.datetime | None, dt.datetime | None]]:
         if self._rows is None:
-            session, bearer = self._op.session_token, self._op.bearer_token
-            reads: list[QuerySet[Any, Any]] = []
-            if session is not None and len(session.body.id) == 16:
-                reads.append(
-                    Session.objects.filter(pk=uuid.UUID(bytes=session.body.id))
-                    .order_by()  # no ORDER BY inside a UNION
-                    .values_list(Value("session", CharField()), "cancelled_at", "expires_at")
-                )
-            if bearer is not None:
-                digest = hashlib.sha256(self._op.bearer_raw or bearer.encode()).hexdigest()
-                reads.append(
-                    BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False)
-                    .order_by()
-                    .values_list(Value("bearer", CharField()), "revoked_at", "revoked_at")
-                )
-            claims = self.access_claims
-            if claims is not None:
-                reads.append(
-                    Session.objects.filter(pk=claims["sid"])
-                    .order_by()
-                    .values_list(Value("access", CharField()), "cancelled_at", "expires_at")
-                )
-                reads.append(
-                    RevokedAccessToken.objects.filter(jti=str(claims["jti"]))
-                    .order_by()
-                    .values_list(Value("access_revoked", CharField()), "revoked_at", "revoked_at")
-                )
+            wanted = self._wanted()
             self._rows = {}
-            if reads:
-                head, *others = reads
-                rows = head.union(*others, all=True) if others else head
+            if wanted:
+                kinds = tuple(wanted)
+
+                def build() -> QuerySet[Any, Any]:
+                    head, *others = [_STATE_READS[k][0](_STATE_READS[k][1]) for k in kinds]
+                    return head.union(*others, all=True) if others else head
+
+                sql, params = compiled_statement(
+                    "verify.token_state." + "+".join(kinds),
+                    build,
+                    [_prepared(_STATE_READS[k][1]) for k in kinds],
+                    [_prepared(wanted[k]) for k in kinds],
+                )
+                moment = field_converter(Session, "expires_at")
+                rows = fetch_rows(sql, params, (None, moment, moment))
                 self._rows = {kind: (first, second) for kind, first, second in rows}
         return self._rows
 
