@@ -77,6 +77,11 @@ DECLARATIONS = {d.name: d for d in (
     # Entries carry their own expiry (the access token's); the key includes the session's access
     # generation, which a revocation bumps in the database.
     # KEY_TTL too: another process's cached tokens of a key destroyed here stop within it.
+    # The claims of access tokens whose signature, type and issuer were checked (their times and
+    # audience are judged on every use): evicted with the key that signed them here, within
+    # KEY_TTL elsewhere, as the verifying keys are; a changed ISSUER clears them.
+    _declare("tokens.verified_access_tokens", "checked access tokens' claims, by token",
+             bound=10_000, ttl=KEY_TTL, events=(Event.KEY_DESTROYED, Event.SETTINGS_CHANGED)),
     _declare("tokens.issued_tokens", "access tokens by (session, generation, scope, audience)",
              bound=10_000, ttl=KEY_TTL, events=(Event.KEY_DESTROYED,)),
     # Facts that never change (owner, secret digest, verbs) and the access generation the trade's

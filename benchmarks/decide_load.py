@@ -5,7 +5,10 @@ connections, as `bench-trade` serves the app. In one run, alternating rounds of 
 - trade:      `POST /api/v1/trade` of a delegation token
 - introspect: `POST /api/v1/introspect` of an access token, by a service account (OAuth2)
 - verify:     `POST /api/v1/verify` of a GET with a bearer token, on a container whose stored eACL
-              table (and the bearer token's) has 20 records, walked to the last one
+              table (and the bearer token's) has 20 records, walked to the last one, which denies
+              (a denial: its audit row written at once)
+- verify-allow: the same with an object no record matches: all 20 walked, allowed (its audit
+              row batched, tokens/services/decision_audit.py)
 
 Prints requests/s, p50 and p99 of each (medians of BENCH_ROUNDS rounds of BENCH_SECONDS) and each
 ratio to trivial (targets: trade ≥ 0.5, introspect ≥ 0.5, verify ≥ 0.4, p99 ≤ 50 ms).
@@ -22,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +115,16 @@ def post_script(body: dict[str, Any], bearer: str | None = None) -> Any:
     return lua
 
 
+def _post_json(url: str, body: dict[str, Any], bearer: str) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 - the local server
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        return dict(json.loads(response.read()))
+
+
 def start_server(env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "gunicorn", "authority.wsgi", "-w", "2", "-b", f"127.0.0.1:{PORT}",
@@ -132,18 +146,18 @@ def main() -> None:
         "THROTTLE_TOKEN": "100000000/minute",
     }
     facts = prepare(env)
+    verify = {
+        "verb": "GET",
+        "container": facts["container"],
+        "bearer_token": facts["bearer"],
+        "object_headers": {"Project": "last"},
+    }
+    allow_body = {**verify, "object_headers": {"Project": "none"}}
     scripts = {
         "trade": post_script({"subject_token": facts["delegation"]}),
         "introspect": post_script({"token": facts["access"]}, facts["oauth"]),
-        "verify": post_script(
-            {
-                "verb": "GET",
-                "container": facts["container"],
-                "bearer_token": facts["bearer"],
-                "object_headers": {"Project": "last"},
-            },
-            facts["oauth"],
-        ),
+        "verify": post_script(verify, facts["oauth"]),
+        "verify-allow": post_script(allow_body, facts["oauth"]),
     }
     base = f"http://127.0.0.1:{PORT}"
     paths = {
@@ -151,6 +165,7 @@ def main() -> None:
         "trade": "/api/v1/trade",
         "introspect": "/api/v1/introspect",
         "verify": "/api/v1/verify",
+        "verify-allow": "/api/v1/verify",
     }
     server = start_server(env)
     rounds: dict[str, list[dict[str, float]]] = {name: [] for name in paths}
@@ -161,6 +176,10 @@ def main() -> None:
             warm = wrk(f"{base}{path}", lua.name if lua else None, 2)
             if warm["non_2xx"]:
                 sys.exit(f"{name}: {warm['non_2xx']:.0f} answers not 2xx in the warm-up")
+        for body, expected in ((verify, "deny"), (allow_body, "allow")):
+            answer = _post_json(f"{base}/api/v1/verify", body, facts["oauth"])
+            if answer.get("decision") != expected:
+                sys.exit(f"verify answered {answer}, not {expected}: the benchmark is off")
         pids = server_pids(server)
         for _ in range(ROUNDS):
             for name, path in paths.items():
@@ -176,7 +195,7 @@ def main() -> None:
         f" of {DURATION} s; medians (a shared 2-core machine: compare ratios, not absolutes)"
     )
     medians = {name: _medians(runs) for name, runs in rounds.items()}
-    targets = {"trade": 0.5, "introspect": 0.5, "verify": 0.4}
+    targets = {"trade": 0.5, "introspect": 0.5, "verify": 0.4, "verify-allow": 0.4}
     for name, figures in medians.items():
         ratio = statistics.median(
             run["rate"] / trivial["rate"]
@@ -184,7 +203,7 @@ def main() -> None:
         )
         target = f"(target >= {targets[name]})" if name in targets else ""
         print(
-            f"  {name:<11}{paths[name]:<20}{figures['rate']:8,.0f} req/s"
+            f"  {name:<13}{paths[name]:<20}{figures['rate']:8,.0f} req/s"
             f"   p50 {figures['p50']:6.1f} ms   p99 {figures['p99']:6.1f} ms"
             f"   non-2xx {figures['non_2xx']:.0f}"
             f"   CPU {figures['cpu_us']:5.0f} us/req   ratio {ratio:.2f} {target}"

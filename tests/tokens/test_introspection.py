@@ -180,3 +180,25 @@ def test_a_viewer_may_introspect_but_not_revoke(world, issue):
         assert refused.status_code == 403 and refused.json()["error"] == "forbidden"
     assert _introspect(world["service"], access)["active"] is True
     assert Session.objects.get(pk=session["id"]).cancelled_at is None
+
+
+def test_a_remembered_access_token_still_expires_and_keeps_its_audience(world, issue, monkeypatch):
+    """The signature of an access token is checked once per process (tokens.services.
+    access_tokens): its lifetime and audience are judged again on every use."""
+    import jwt
+
+    from tokens.services import access_tokens
+
+    session = issue()
+    access = _access_token(world, session)
+    assert _introspect(world["service"], access)["active"] is True  # checked and remembered
+    claims, reason = access_tokens.access_token_check(access, audience="someone-else")
+    assert (claims, reason) == (None, "bad_access_token")
+    audience = jwt.decode(access, options={"verify_signature": False})["aud"]
+    assert access_tokens.access_token_check(access, audience=audience)[1] == ""
+    expires = jwt.decode(access, options={"verify_signature": False})["exp"]
+    monkeypatch.setattr(access_tokens.time, "time", lambda: float(expires))
+    assert access_tokens.access_token_check(access) == (None, "expired")
+    assert _introspect(world["service"], access) == {"active": False}
+    monkeypatch.setattr(access_tokens.time, "time", lambda: float(expires) - 3600 * 24)
+    assert access_tokens.access_token_check(access) == (None, "not_yet_valid")

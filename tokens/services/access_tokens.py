@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import time
 import uuid
 from typing import Any
 
@@ -92,6 +93,20 @@ _verifying_keys: LRU[str, ec.EllipticCurvePublicKey] = registry.lru(
 )
 
 
+def _evict_signed_by(
+    cache: LRU[str, tuple[str, dict[str, Any]]], event: Event, facts: dict[str, Any]
+) -> None:
+    if event is Event.KEY_DESTROYED:
+        cache.evict_if(lambda token, found: found[0] == facts["kid"])
+    else:
+        cache.clear()
+
+
+_verified: LRU[str, tuple[str, dict[str, Any]]] = registry.lru(
+    "tokens.verified_access_tokens", evict=_evict_signed_by
+)
+
+
 # RFC 9068 §4: a resource server refuses a JWT whose `typ` is not `at+jwt` (its media type form
 # `application/at+jwt` included), so an ID token or another JWT signed by the same key is no
 # access token.
@@ -105,14 +120,33 @@ def access_token_check(
     signed (ES256 only, whatever its header proposes) by one of our keys that is not destroyed,
     typed `at+jwt`, issued by us, for `audience` (when given), and within `nbf`/`exp`; else
     (None, the reason): `bad_access_token`, `expired` or `not_yet_valid`. Revocation and the
-    session's state are the caller's to read (they are the database's, never cached)."""
+    session's state are the caller's to read (they are the database's, never cached).
+
+    What never changes for given bytes — the header, the signature, the issuer — is checked once
+    per process and remembered (`_verified`, evicted with the key that signed it); the times and
+    the audience are checked on every call."""
+    found = _verified.get(token)
+    if found is None:
+        kid, claims, reason = _signed_claims(token)
+        if claims is None:
+            return None, reason
+        _verified.put(token, (kid, claims))
+    else:
+        claims = found[1]
+    reason = _time_and_audience_reason(claims, audience)
+    return (None, reason) if reason else (dict(claims), "")
+
+
+def _signed_claims(token: str) -> tuple[str, dict[str, Any] | None, str]:
+    """(the kid, the claims, "") of a token signed by one of our keys, typed `at+jwt` and issued
+    by us, before its times and audience are judged; else ("", None, the reason)."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
-        return None, "bad_access_token"
+        return "", None, "bad_access_token"
     kid = header.get("kid")
     if header.get("typ") not in ACCESS_TOKEN_TYPES or not isinstance(kid, str) or len(kid) != 32:
-        return None, "bad_access_token"
+        return "", None, "bad_access_token"
     public = _verifying_keys.get(kid)
     if public is None:
         record = (
@@ -121,7 +155,7 @@ def access_token_check(
             .first()
         )
         if record is None:
-            return None, "bad_access_token"
+            return "", None, "bad_access_token"
         public = load_public_key(bytes(record.public_key or b""))
         _verifying_keys.put(kid, public)
     try:
@@ -130,19 +164,37 @@ def access_token_check(
             key=public,
             algorithms=["ES256"],  # never anything the token's header proposes
             issuer=authority_settings.ISSUER,
-            audience=audience,
             options={
-                "verify_aud": audience is not None,
+                "verify_aud": False,  # judged on every call, with the times
+                "verify_exp": False,
+                "verify_nbf": False,
+                "verify_iat": False,
                 "require": ["exp", "iat", "jti", "sid", "sub"],
             },
         )
-    except jwt.ExpiredSignatureError:
-        return None, "expired"
-    except jwt.ImmatureSignatureError:
-        return None, "not_yet_valid"
     except jwt.PyJWTError:
-        return None, "bad_access_token"
-    return claims, ""
+        return "", None, "bad_access_token"
+    times = [claims[name] for name in ("exp", "iat", "nbf") if name in claims]
+    if not all(isinstance(value, int) and not isinstance(value, bool) for value in times):
+        return "", None, "bad_access_token"
+    return kid, claims, ""
+
+
+def _time_and_audience_reason(claims: dict[str, Any], audience: str | None) -> str:
+    """RFC 7519 §4.1.3-5 as PyJWT judges them, without leeway: expired when `exp` is now or
+    past, not yet valid while `nbf` or `iat` is ahead; the audience, when asked for, among the
+    token's."""
+    now = time.time()
+    if claims["exp"] <= now:
+        return "expired"
+    if claims.get("nbf", 0) > now or claims["iat"] > now:
+        return "not_yet_valid"
+    if audience is not None:
+        granted = claims.get("aud")
+        audiences = [granted] if isinstance(granted, str) else granted
+        if not isinstance(audiences, list) or audience not in audiences:
+            return "bad_access_token"
+    return ""
 
 
 def access_token_claims(token: str) -> dict[str, Any] | None:
