@@ -110,8 +110,6 @@ DECLARATIONS = {d.name: d for d in (
              "from visible_to, by read, vendor and principal kind", bound=None, events=()),
     _declare("tokens.client_session_statement", "the client-token check's statement",
              bound=None, events=()),
-    _declare("authority.statement_templates", "hot-path reads without scoping (the decision "
-             "point's token state) compiled, by read and vendor", bound=None, events=()),
     _declare("authority.row_converters", "column converters by connection and column list",
              bound=None, events=()),
     # Keyed by the settings the keys derive from: a changed setting is a new entry.

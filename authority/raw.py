@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
@@ -25,57 +25,6 @@ _converters: WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[Any, ...], list[C
     WeakKeyDictionary()
 )
 registry.attach("authority.row_converters", clear=_converters.clear)
-
-# (sql, parameters as compiled, where each stand-in sits) by read name and database vendor
-_templates: dict[tuple[str, str], tuple[str, list[Any], list[int]]] = {}
-registry.attach("authority.statement_templates", clear=_templates.clear)
-
-
-def compiled_statement(
-    name: str, build: Callable[[], Any], stand_ins: Sequence[Any], values: Sequence[Any]
-) -> tuple[str, list[Any]]:
-    """A hot path's fixed read as SQL and parameters: the queryset `build()` — made with
-    `stand_ins` (prepared as the ORM passes them to the backend, each found exactly once among
-    the compiled parameters) — compiled once per `name` and database vendor; each later call only
-    puts `values` (prepared likewise) in the stand-ins' places."""
-    key = (name, connection.vendor)
-    compiled = _templates.get(key)
-    if compiled is None:
-        sql, found = build().query.sql_with_params()
-        template = list(found)
-        positions = [parameter_position(template, stand_in) for stand_in in stand_ins]
-        if len(set(positions)) != len(positions):
-            raise ValueError(f"{name}: two stand-ins share a place in {template!r}")
-        compiled = _templates[key] = (sql, template, positions)
-    sql, template, positions = compiled
-    params = list(template)
-    for at, value in zip(positions, values, strict=True):
-        params[at] = value
-    return sql, params
-
-
-def fetch_rows(
-    sql: str, params: Sequence[Any], converters: Sequence[Converter | None]
-) -> list[tuple[Any, ...]]:
-    """Every row of `sql`, each column passed through its converter (None: as the backend
-    returns it); the converters from `field_converters`."""
-    db = connections[DEFAULT_DB_ALIAS]
-    with statement_cursor(db) as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    return [
-        tuple(
-            value if convert is None else convert(value)
-            for convert, value in zip(converters, row, strict=True)
-        )
-        for row in rows
-    ]
-
-
-def field_converter(model: type[Model], attname: str) -> Converter:
-    """What turns a column of `model.attname` as the backend returns it into the field's value."""
-    db = connections[DEFAULT_DB_ALIAS]
-    return _row_converters(db, model, (attname,))[0]
 
 
 def _unwrapped(param: Any) -> Any:

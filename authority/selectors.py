@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -57,24 +58,58 @@ _DECISION_FIELDS = ("id", "owner_id", "cid", "name", "basic_acl", "eacl_table_id
 _DECISION_EXTRA = ("owner_neofs_id", "eacl_table_updated_at")
 
 
-def _decision_read(principal: Principal, cid: bytes) -> QuerySet[Any]:
-    return (
-        Container.objects.visible_to(principal, roles=DECISION_ROLES)
-        .filter(cid=cid)
-        .order_by()
-        .values_list(*_DECISION_FIELDS, "owner__neofs_owner_id", "eacl_table__updated_at")
+@dataclass(frozen=True)
+class AlsoRead:
+    """Columns a hot path reads in the same statement as the decision point's container, so
+    that its own facts (another app's rows) cost no second round trip: `annotations(*values)`
+    gives them as expressions, set on the container as attributes of their `names` (the same,
+    in the same order, known without building them); `name` tells
+    one combination of them from another (it names the compiled statement); `values` are found
+    in the compiled parameters, so each must be distinct from every other parameter, and
+    `prepared` are the same values as the ORM passes them to the backend."""
+
+    name: str
+    names: tuple[str, ...]
+    annotations: Callable[..., dict[str, Any]]
+    values: tuple[Any, ...]
+    prepared: tuple[Any, ...]
+
+
+def _decision_read(
+    principal: Principal, cid: bytes, *values: Any, also: AlsoRead | None = None
+) -> QuerySet[Any]:
+    found = Container.objects.visible_to(principal, roles=DECISION_ROLES).filter(cid=cid).order_by()
+    extra: list[str] = []
+    if also is not None:
+        annotations = also.annotations(*values)
+        if tuple(annotations) != also.names:
+            raise ValueError(f"{also.name}: annotations {list(annotations)} are not {also.names}")
+        found, extra = found.annotate(**annotations), list(annotations)
+    return found.values_list(
+        *_DECISION_FIELDS, "owner__neofs_owner_id", "eacl_table__updated_at", *extra
     )
 
 
-def container_for_decision(*, principal: Principal, cid: bytes) -> Container:
+def container_for_decision(
+    *, principal: Principal, cid: bytes, also: AlsoRead | None = None
+) -> Container:
     """`container_get` for the decision point (DECISION_ROLES: resource servers too), on the hot
     path: `visible_to`'s own queryset compiled once (authority.scoping.scoped_statement), run in
     one query with no ORM set-up. The container comes with `owner_neofs_id` and
-    `eacl_table_updated_at` (its table's version) as attributes."""
+    `eacl_table_updated_at` (its table's version) as attributes, and with what `also` reads."""
     prepared = Container._meta.get_field("cid").get_db_prep_value(cid, connection)
-    statement = scoped_statement("decision.container", principal, _decision_read, [cid], [prepared])
+    name, values, extra_prepared = "decision.container", [cid], [prepared]
+    extra: tuple[str, ...] = _DECISION_EXTRA
+    build: Callable[..., QuerySet[Any]] = _decision_read
+    if also is not None:
+        name = f"{name}+{also.name}"
+        values += also.values
+        extra_prepared += also.prepared
+        extra = (*extra, *also.names)
+        build = functools.partial(_decision_read, also=also)
+    statement = scoped_statement(name, principal, build, values, extra_prepared)
     container = (
-        fetch_instance(Container, *statement, fields=_DECISION_FIELDS, extra=_DECISION_EXTRA)
+        fetch_instance(Container, *statement, fields=_DECISION_FIELDS, extra=extra)
         if statement is not None
         else None
     )

@@ -122,9 +122,9 @@ def test_verify_with_a_session_and_a_bearer_token(ws, django_assert_num_queries)
         "bearer_token": bearer["token"]["binary"],
         "requester_key": PARTY.public_key().hex(),
     }
-    # container; the recorded session's state and the bearer grant's revocation, in one; the
-    # denial's audit row
-    with django_assert_num_queries(3):
+    # container, with the recorded session's state and the bearer grant's revocation in the
+    # same statement (tokens.services.verify.container_for_verify); the denial's audit row
+    with django_assert_num_queries(2):
         decision = _verify(ws, **asked)
     assert decision["reason"] == "eacl_deny"  # the bearer's table, not the container's
 
@@ -202,10 +202,10 @@ def test_verify_with_an_access_token_and_a_bearer_token(ws, django_assert_num_qu
     bearer = _grant(ws, "deny get user")  # the access token stands for the owner: USER
     asked = {"access_token": access, "bearer_token": bearer["token"]["binary"]}
     _verify(ws, **asked)  # the verifying key read once, then cached
-    # container; the access token's session and revocation and the bearer grant's revocation,
-    # in one (the service account's OAuth2 token is remembered since the warm-up request); the
-    # denial's audit row
-    with django_assert_num_queries(3):
+    # container, with the access token's session and revocation and the bearer grant's
+    # revocation in the same statement (the service account's OAuth2 token is remembered since
+    # the warm-up request); the denial's audit row
+    with django_assert_num_queries(2):
         decision = _verify(ws, **asked)
     assert decision["reason"] == "eacl_deny"
 

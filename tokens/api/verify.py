@@ -8,13 +8,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from authority import selectors as tenancy
 from authority.api.common import HotPathInput, valid_data
 from authority.api.fields import Base58Field
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
 from tokens.api.token_input import token_from_input
-from tokens.services.verify import Operation, request_verify
+from tokens.services.verify import Operation, container_for_verify, request_verify
 from tokens.wire.bearer import BearerToken
 from tokens.wire.errors import WireError
 from tokens.wire.ids import ObjectID, OwnerID
@@ -58,9 +57,6 @@ class VerifyApi(APIView):
     @extend_schema(request=VerifyInput, responses=VerifyOutput, operation_id="verify")
     def post(self, request: Request) -> Response:
         data = valid_data(self.VerifyInput, request)
-        container = tenancy.container_for_decision(
-            principal=principal(request), cid=data["container"]
-        )
         verb = data["verb"].upper()
         try:
             object_verb = ObjectVerb[verb] if data["kind"] == "object" else None
@@ -94,6 +90,15 @@ class VerifyApi(APIView):
             )
         except WireError as exc:
             raise InvalidInput(exc.message, field=exc.field) from None
+        container = container_for_verify(  # with the state of the tokens' records, in one query
+            principal=principal(request),
+            cid=data["container"],
+            session_token=session,
+            bearer_token=bearer,
+            bearer_raw=raw,
+            access_token=data.get("access_token"),
+            audience=data.get("audience"),
+        )
         decision = request_verify(
             Operation(
                 container=container,

@@ -29,15 +29,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import CharField, QuerySet, Value
+from django.db.models import Case, CharField, Exists, Subquery, Value, When
 from django.utils import timezone
 
+from authority import selectors as tenancy
 from authority.conf import authority_settings
 from authority.epoch import current_epoch
 from authority.models import Container
-from authority.raw import compiled_statement, fetch_rows, field_converter
+from authority.principals import Principal
+from authority.selectors import AlsoRead
 from authority.services.eacl_tables import eacl_table_to_wire_cached, eacl_table_version_to_wire
-from tokens.models import BearerGrant, RevokedAccessToken, Session, SessionState, session_state
+from tokens.models import BearerGrant, RevokedAccessToken, Session, SessionState, session_state_q
 from tokens.services.access_tokens import access_token_check
 from tokens.services.decision_audit import audited_verify
 from tokens.wire import basic_acl
@@ -115,120 +117,182 @@ def _lifetime_reason(lifetime: Lifetime | None, epoch: int) -> str | None:
     return None if validity is Validity.VALID else validity.value
 
 
-# The stand-ins the state reads are compiled with (authority.raw.compiled_statement).
-_SESSION_STAND_IN = uuid.UUID(int=1)
-_ACCESS_STAND_IN = uuid.UUID(int=2)
-_DIGEST_STAND_IN = "bearer-digest-stand-in"
-_JTI_STAND_IN = "jti-stand-in"
+@dataclass(frozen=True)
+class _Wanted:
+    """Which of the authority's records an operation's tokens need, by their identifiers."""
+
+    session: uuid.UUID | None = None
+    bearer_digest: str | None = None
+    access_session: uuid.UUID | None = None
+    access_jti: str | None = None
 
 
-def _session_read(kind: str, session_id: uuid.UUID) -> QuerySet[Any, Any]:
-    return (
-        Session.objects.filter(pk=session_id)
-        .order_by()  # no ORDER BY inside a UNION
-        .values_list(Value(kind, CharField()), "cancelled_at", "expires_at")
-    )
+def _state_annotations(wanted: _Wanted, now: dt.datetime | None) -> dict[str, Any]:
+    """The records' state as expressions, one per fact asked for: a session's state at `now`
+    (by the model's own conditions, `session_state_q`; NULL when not recorded), a bearer grant's
+    and an access token's revocation."""
+
+    def state_of(session_id: uuid.UUID) -> Any:
+        assert now is not None  # noqa: S101 - given whenever a session's state is asked for
+        state = Case(
+            *(
+                When(session_state_q(state, now), then=Value(state.value))
+                for state in (SessionState.CANCELLED, SessionState.EXPIRED)
+            ),
+            default=Value(SessionState.ACTIVE.value),
+            output_field=CharField(),
+        )
+        read = Session.objects.filter(pk=session_id).order_by().annotate(state_now=state)
+        return Subquery(read.values("state_now")[:1], output_field=CharField())
+
+    annotations: dict[str, Any] = {}
+    if wanted.session is not None:
+        annotations["token_session_state"] = state_of(wanted.session)
+    if wanted.bearer_digest is not None:
+        annotations["token_bearer_revoked"] = Exists(
+            BearerGrant.objects.filter(token_digest=wanted.bearer_digest, revoked_at__isnull=False)
+        )
+    if wanted.access_session is not None:
+        annotations["token_access_state"] = state_of(wanted.access_session)
+        annotations["token_access_revoked"] = Exists(
+            RevokedAccessToken.objects.filter(jti=wanted.access_jti)
+        )
+    return annotations
 
 
-def _bearer_read(digest: str) -> QuerySet[Any, Any]:
-    return (
-        BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False)
-        .order_by()
-        .values_list(Value("bearer", CharField()), "revoked_at", "revoked_at")
-    )
-
-
-def _access_revoked_read(jti: str) -> QuerySet[Any, Any]:
-    return (
-        RevokedAccessToken.objects.filter(jti=jti)
-        .order_by()
-        .values_list(Value("access_revoked", CharField()), "revoked_at", "revoked_at")
-    )
-
-
-# Each kind of state: its read, with its stand-in value.
-_STATE_READS: dict[str, tuple[Any, Any]] = {
-    "session": (lambda value: _session_read("session", value), _SESSION_STAND_IN),
-    "bearer": (_bearer_read, _DIGEST_STAND_IN),
-    "access": (lambda value: _session_read("access", value), _ACCESS_STAND_IN),
-    "access_revoked": (_access_revoked_read, _JTI_STAND_IN),
-}
-
-
-def _prepared(value: Any) -> Any:
-    return (
+def _state_read(wanted: _Wanted) -> AlsoRead | None:
+    """The state read for `wanted`, to run with the container's read (one statement)."""
+    present = [name for name, value in vars(wanted).items() if value is not None]
+    if not present:
+        return None
+    # `now` is a parameter only where a session's state is asked for
+    timed = wanted.session is not None or wanted.access_session is not None
+    values = (*(getattr(wanted, name) for name in present), *([timezone.now()] if timed else []))
+    prepared = tuple(
         Session._meta.pk.get_db_prep_value(value, connection)
         if isinstance(value, uuid.UUID)
+        else _EXPIRES_AT.get_db_prep_value(value, connection)
+        if isinstance(value, dt.datetime)
         else value
+        for value in values
     )
+
+    def annotations(*given: Any) -> dict[str, Any]:
+        facts = _Wanted(**dict(zip(present, given[: len(present)], strict=True)))
+        return _state_annotations(facts, given[-1] if timed else None)
+
+    name = "token_state." + "+".join(present)
+    return AlsoRead(name, _state_names(wanted), annotations, values, prepared)
+
+
+def _state_names(wanted: _Wanted) -> tuple[str, ...]:
+    """The names `_state_annotations` gives its expressions for `wanted`, in their order."""
+    names: list[str] = []
+    if wanted.session is not None:
+        names.append("token_session_state")
+    if wanted.bearer_digest is not None:
+        names.append("token_bearer_revoked")
+    if wanted.access_session is not None:
+        names += ["token_access_state", "token_access_revoked"]
+    return tuple(names)
+
+
+_EXPIRES_AT = Session._meta.get_field("expires_at")
+
+
+def _wanted(
+    session: SessionToken | None,
+    bearer: BearerToken | None,
+    bearer_raw: bytes,
+    access_claims: dict[str, Any] | None,
+) -> _Wanted:
+    return _Wanted(
+        session=uuid.UUID(bytes=session.body.id)
+        if session is not None and len(session.body.id) == 16
+        else None,
+        bearer_digest=hashlib.sha256(bearer_raw or bearer.encode()).hexdigest()
+        if bearer is not None
+        else None,
+        access_session=uuid.UUID(str(access_claims["sid"])) if access_claims else None,
+        access_jti=str(access_claims["jti"]) if access_claims else None,
+    )
+
+
+def container_for_verify(
+    *,
+    principal: Principal,
+    cid: bytes,
+    session_token: SessionToken | None = None,
+    bearer_token: BearerToken | None = None,
+    bearer_raw: bytes = b"",
+    access_token: str | None = None,
+    audience: str | None = None,
+) -> Container:
+    """The container an operation names (404 when the principal may not decide for it), read in
+    one statement with the authority's records of the operation's tokens — what `request_verify`
+    would otherwise read in a second query."""
+    claims = None
+    if access_token is not None:
+        claims, _ = access_token_check(
+            access_token, audience=audience or authority_settings.ACCESS_TOKEN_AUDIENCE
+        )  # checked again, from this process's memory, by request_verify
+        try:
+            uuid.UUID(str((claims or {}).get("sid")))
+        except ValueError:
+            claims = None
+    wanted = _wanted(session_token, bearer_token, bearer_raw, claims)
+    container = tenancy.container_for_decision(
+        principal=principal, cid=cid, also=_state_read(wanted)
+    )
+    container.token_state_of = wanted  # type: ignore[attr-defined]
+    return container
 
 
 class _Recorded:
     """The authority's own state of the operation's tokens — a recorded session's cancel and
-    expiry, a bearer grant's or an access token's revocation — read in one query the first time
-    any is asked for (one, not one per token, when a request carries several). The query is a
-    UNION of one read per kind present, compiled once per combination of kinds."""
+    expiry, a bearer grant's or an access token's revocation: read with the container when it
+    came from `container_for_verify` for the same tokens, else in one query the first time any
+    is asked for (one, not one per token, when a request carries several)."""
 
     def __init__(self, op: Operation) -> None:
         self._op = op
-        self._rows: dict[str, tuple[dt.datetime | None, dt.datetime | None]] | None = None
+        self._facts: dict[str, Any] | None = None
         self.access_claims: dict[str, Any] | None = None
 
-    def _wanted(self) -> dict[str, Any]:
-        session, bearer = self._op.session_token, self._op.bearer_token
-        wanted: dict[str, Any] = {}
-        if session is not None and len(session.body.id) == 16:
-            wanted["session"] = uuid.UUID(bytes=session.body.id)
-        if bearer is not None:
-            wanted["bearer"] = hashlib.sha256(self._op.bearer_raw or bearer.encode()).hexdigest()
-        if self.access_claims is not None:
-            wanted["access"] = uuid.UUID(self.access_claims["sid"])
-            wanted["access_revoked"] = str(self.access_claims["jti"])
-        return wanted
+    def _read(self) -> dict[str, Any]:
+        if self._facts is None:
+            op = self._op
+            wanted = _wanted(op.session_token, op.bearer_token, op.bearer_raw, self.access_claims)
+            names = _state_names(wanted)
+            also = None if not names else _state_read(wanted)
+            if getattr(op.container, "token_state_of", None) == wanted:
+                values = [getattr(op.container, name) for name in names]
+            elif also is not None:
+                read = Container.objects.filter(pk=op.container.pk).order_by()
+                row = read.annotate(**also.annotations(*also.values)).values_list(*names).first()
+                values = list(row or [None] * len(names))
+            else:
+                values = []
+            self._facts = dict(zip(names, values, strict=True))
+        return self._facts
 
-    def _read(self) -> dict[str, tuple[dt.datetime | None, dt.datetime | None]]:
-        if self._rows is None:
-            wanted = self._wanted()
-            self._rows = {}
-            if wanted:
-                kinds = tuple(wanted)
+    def _state(self, name: str) -> SessionState | None:
+        found = self._read().get(name)
+        return SessionState(found) if found is not None else None
 
-                def build() -> QuerySet[Any, Any]:
-                    head, *others = [_STATE_READS[k][0](_STATE_READS[k][1]) for k in kinds]
-                    return head.union(*others, all=True) if others else head
+    def session_state(self) -> SessionState | None:
+        """The state of the session token's recorded session, if recorded."""
+        return self._state("token_session_state")
 
-                sql, params = compiled_statement(
-                    "verify.token_state." + "+".join(kinds),
-                    build,
-                    [_prepared(_STATE_READS[k][1]) for k in kinds],
-                    [_prepared(wanted[k]) for k in kinds],
-                )
-                moment = field_converter(Session, "expires_at")
-                rows = fetch_rows(sql, params, (None, moment, moment))
-                self._rows = {kind: (first, second) for kind, first, second in rows}
-        return self._rows
-
-    def _state(self, kind: str, now: dt.datetime) -> SessionState | None:
-        found = self._read().get(kind)
-        if found is None:
-            return None
-        cancelled_at, expires_at = found
-        assert expires_at is not None  # noqa: S101 - a session always has one
-        return session_state(cancelled_at=cancelled_at, expires_at=expires_at, now=now)
-
-    def session_state(self, now: dt.datetime) -> SessionState | None:
-        """The state of the session token's recorded session at `now`, if recorded."""
-        return self._state("session", now)
-
-    def access_session_state(self, now: dt.datetime) -> SessionState | None:
-        """The state of the access token's session at `now` (None: no such session)."""
-        return self._state("access", now)
+    def access_session_state(self) -> SessionState | None:
+        """The state of the access token's session (None: no such session)."""
+        return self._state("token_access_state")
 
     def access_revoked(self) -> bool:
-        return "access_revoked" in self._read()
+        return bool(self._read().get("token_access_revoked"))
 
     def bearer_revoked(self) -> bool:
-        return "bearer" in self._read()
+        return bool(self._read().get("token_bearer_revoked"))
 
 
 @audited_verify  # every decision audited (issue 18): tokens/services/decision_audit.py
@@ -372,7 +436,7 @@ def _access_token_reason(
     recorded.access_claims = claims
     if recorded.access_revoked():
         return None, "revoked"
-    state = recorded.access_session_state(timezone.now())
+    state = recorded.access_session_state()
     if state is None:
         return None, "bad_access_token"
     if state is not SessionState.ACTIVE:
@@ -409,7 +473,7 @@ def _session_reason(op: Operation, cid: ContainerID, epoch: int, recorded: _Reco
         return mismatch.value
     if op.requester_key and op.requester_key != token.body.session_key:
         return "session_key_mismatch"
-    state = recorded.session_state(timezone.now())
+    state = recorded.session_state()
     return _STATE_REASONS.get(state) if state is not None else None
 
 
