@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from authority.lru import LRU
-from tokens.wire.signature import load_public_key
+from tokens.wire.signature import load_public_key, remembered_verifications_clear
 from tokens.wire.token import account_of
 
 K = TypeVar("K")
@@ -152,6 +152,8 @@ DECLARATIONS = {d.name: d for d in (
     # Pure functions of their argument (tokens.wire has no Django and no registry).
     _declare("wire.public_keys", "decompressed P-256 public keys", bound=4096, events=()),
     _declare("wire.owner_ids", "the owner id each public key derives", bound=4096, events=()),
+    _declare("wire.signature_checks", "verdicts of signatures over bodies up to 16 KiB",
+             bound=4096, events=()),
 )}
 # fmt: on
 
@@ -218,3 +220,4 @@ def invalidate(event: Event, **facts: Any) -> None:
 
 registry.attach("wire.public_keys", clear=load_public_key.cache_clear)
 registry.attach("wire.owner_ids", clear=account_of.cache_clear)
+registry.attach("wire.signature_checks", clear=remembered_verifications_clear)

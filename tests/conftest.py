@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -159,7 +159,7 @@ def softhsm_token(tmp_path_factory: Any) -> dict[str, str]:
 
 
 @pytest.fixture(autouse=True)
-def fresh_caches() -> None:
+def fresh_caches() -> Iterator[None]:
     """Each test rolls its database back; every per-process cache (authority.caches) and the
     shared cache (nonces, rate-limit counters) must follow."""
     from django.core.cache import cache
@@ -168,3 +168,5 @@ def fresh_caches() -> None:
 
     registry.clear_all()
     cache.clear()
+    yield
+    registry.clear_all()  # and after: rows a batch still holds belong to the rolled-back test

@@ -126,8 +126,30 @@ def wallet_connect_message(data: bytes, salt: bytes) -> bytes:
     return b"\x01\x00\x01\xf0" + length + body + b"\x00\x00"
 
 
+# Bodies up to this size have their verdict remembered (`verify`): the decision point sees the
+# same bearer and session tokens again and again, and a P-256 verification costs more than the
+# rest of judging a token. Larger bodies are verified each time, to bound the memory held.
+REMEMBERED_BODY_BYTES = 16 * 1024
+
+
 def verify(data: bytes, signature: Signature) -> bool:
-    """True when `signature` is valid over `data`; never raises for malformed signatures."""
+    """True when `signature` is valid over `data`; never raises for malformed signatures. A pure
+    function of its arguments: the verdict for a small body is remembered (a bounded LRU)."""
+    if len(data) <= REMEMBERED_BODY_BYTES:
+        return _verify_remembered(data, signature)
+    return _verify(data, signature)
+
+
+@functools.lru_cache(maxsize=4096)
+def _verify_remembered(data: bytes, signature: Signature) -> bool:
+    return _verify(data, signature)
+
+
+def remembered_verifications_clear() -> None:
+    _verify_remembered.cache_clear()
+
+
+def _verify(data: bytes, signature: Signature) -> bool:
     try:
         public = load_public_key(signature.key)
     except WireError:
