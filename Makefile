@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 ## Benchmarks: print figures and ratios.
-bench: bench-wire bench-hsm bench-verify bench-trade bench-sweep bench-sdk bench-grants bench-limits
+bench: bench-wire bench-hsm bench-verify bench-trade bench-decide bench-sweep bench-sdk bench-grants bench-limits
 
 bench-wire: $(STAMP)
 	$(PY) benchmarks/wire_verify.py

@@ -1,4 +1,4 @@
-"""Serializer fields for NeoFS identifiers."""
+"""Serializer fields for NeoFS identifiers, and bounded maps."""
 
 from __future__ import annotations
 
@@ -76,3 +76,26 @@ class PublicKeyField(serializers.Field):
 
     def to_representation(self, value: bytes) -> str:
         return bytes(value).hex()
+
+
+class HeadersField(serializers.DictField):
+    """A map of header names to values (eACL filters compare them), refused by its size before
+    any entry is validated: at most `max_entries` entries, names of at most `max_name` and values
+    of at most `max_value` characters."""
+
+    def __init__(
+        self, *, max_entries: int = 256, max_name: int = 256, max_value: int = 4096, **kwargs: Any
+    ) -> None:
+        self.max_entries, self.max_name = max_entries, max_name
+        kwargs.setdefault("child", serializers.CharField(allow_blank=True, max_length=max_value))
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, dict):
+            if len(data) > self.max_entries:
+                raise serializers.ValidationError(f"At most {self.max_entries} headers.")
+            if any(len(str(name)) > self.max_name for name in data):
+                raise serializers.ValidationError(
+                    f"Header names are at most {self.max_name} characters."
+                )
+        return dict(super().to_internal_value(data))

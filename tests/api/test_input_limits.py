@@ -203,3 +203,21 @@ def test_a_page_holds_at_most_500_rows_and_a_larger_limit_is_refused(acme, admin
     assert refused.status_code == 400 and "limit" in refused.content.decode()
     page = admin_client.get("/api/v1/containers?limit=500").json()
     assert page["count"] == 501 and len(page["results"]) == 500
+
+
+def test_verify_headers_are_bounded_before_any_entry_is_validated(acme, admin_client):
+    container = ContainerFactory(owner=acme).container_id
+
+    def verify(**headers):
+        body = {"verb": "GET", "container": container, **headers}
+        return admin_client.post("/api/v1/verify", body, format="json")
+
+    for field in ("request_headers", "object_headers"):
+        many = verify(**{field: {f"h{i}": "v" for i in range(257)}})
+        assert many.status_code == 400 and field in json.dumps(many.json()), many.content
+        long_name = verify(**{field: {"n" * 257: "v"}})
+        assert long_name.status_code == 400, long_name.content
+        long_value = verify(**{field: {"Project": "v" * 4097}})
+        assert long_value.status_code == 400, long_value.content
+        fitting = verify(**{field: {f"h{i}": "v" * 64 for i in range(256)}})
+        assert fitting.status_code == 200, fitting.content

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from authority.api.common import HotPathInput, valid_data
-from authority.api.fields import Base58Field
+from authority.api.fields import Base58Field, HeadersField
 from authority.api.permissions import principal
 from authority.errors import InvalidInput
 from tokens.api.token_input import token_from_input
@@ -26,12 +26,8 @@ class VerifyApi(APIView):
         verb = serializers.CharField(max_length=16)
         container = Base58Field(length=32)
         object = Base58Field(length=32, required=False, allow_null=True)
-        request_headers = serializers.DictField(
-            child=serializers.CharField(allow_blank=True), required=False
-        )
-        object_headers = serializers.DictField(
-            child=serializers.CharField(allow_blank=True), required=False
-        )
+        request_headers = HeadersField(required=False)
+        object_headers = HeadersField(required=False)
         requester_key = serializers.RegexField(r"^(02|03)[0-9a-fA-F]{64}$", required=False)
         requester_account = serializers.CharField(required=False, max_length=40)
         epoch = serializers.IntegerField(required=False, min_value=0, help_text="default: now")
