@@ -19,7 +19,7 @@ _db = tempfile.NamedTemporaryFile(suffix=".sqlite3", delete=False)
 os.environ["DATABASE_URL"] = f"sqlite:///{_db.name}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authority.settings")
 os.environ["DEBUG"] = "false"
-os.environ.setdefault("LOG_LEVEL", "WARNING")  # one line per request would bury the table
+os.environ.setdefault("LOG_LEVEL", "ERROR")  # a line per refused request would bury the table
 
 import django  # noqa: E402
 
