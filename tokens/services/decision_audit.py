@@ -135,26 +135,15 @@ def introspection_record(
     """An introspection's answer: success when the token was active, denied (`inactive`) when
     not — unknown, foreign and inactive tokens alike, as the answer itself."""
     active = bool(result.get("active"))
+    row: dict[str, Any] = {
+        "actor": actor,
+        "owner": owner_id,
+        "action": AuditAction.ACCESS_TOKEN_INTROSPECT,
+        "object_type": "session",
+        "token": token,
+    }
     if active:  # batched, as allowed verify decisions are
-        decision_batch.add(
-            audit_row(
-                actor=actor,
-                owner=owner_id,
-                action=AuditAction.ACCESS_TOKEN_INTROSPECT,
-                object_type="session",
-                object_id=str(result.get("sid", "")),
-                token=token,
-                detail={"token_type": result.get("token_type", "")},
-            )
-        )
-        return
-    audit_record(
-        actor=actor,
-        owner=owner_id,
-        action=AuditAction.ACCESS_TOKEN_INTROSPECT,
-        object_type="session",
-        outcome=Outcome.DENIED,
-        reason="inactive",
-        token=token,
-        synchronous=False,
-    )
+        detail = {"token_type": result.get("token_type", "")}
+        decision_batch.add(audit_row(**row, object_id=str(result.get("sid", "")), detail=detail))
+    else:
+        audit_record(**row, outcome=Outcome.DENIED, reason="inactive", synchronous=False)
