@@ -462,3 +462,28 @@ def test_without_the_access_token_a_stranger_is_denied_the_same_container(w, acc
     # follows: CLASSIFY + CHECK_BASIC: the private preset lets only the owner in
     decision = _decide(access["container"], "GET", requester_key=STRANGER.public_key())
     assert (decision.allow, decision.reason) == (False, "basic_acl_deny")
+
+
+def test_a_container_gone_from_the_database_reads_its_tokens_as_ended(w, access):
+    # The records' state is read beside the container; without its row nothing is vouched for,
+    # so the decision fails closed rather than reading "not recorded" as "not revoked".
+    container = access["container"]
+    assert _decide(container, "GET", access_token=access["token"]).allow
+    gone = type(container).objects.get(pk=container.pk)
+    gone.pk = -1  # no such row
+    decision = _decide(gone, "GET", access_token=access["token"])
+    assert (decision.allow, decision.reason) == (False, "revoked")
+
+
+def test_a_session_token_and_an_access_token_together_are_refused(w, access):
+    # one author per request: a session token's issuer (getRequestCredentials) or the access
+    # token's session owner, never both (the API answers 400 before this point)
+    container = access["container"]
+    token = w.session(container)
+    decision = request_verify(
+        Operation(
+            container=container, object_verb=ObjectVerb.GET, session_token=token,
+            access_token=access["token"],
+        )
+    )  # fmt: skip
+    assert (decision.allow, decision.reason) == (False, "session_and_access_token")

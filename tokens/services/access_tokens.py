@@ -123,9 +123,12 @@ def access_token_check(
     session's state are the caller's to read (they are the database's, never cached).
 
     What never changes for given bytes — the header, the signature, the issuer — is checked once
-    per process and remembered (`_verified`, evicted with the key that signed it); the times and
-    the audience are checked on every call."""
+    per process and remembered (`_verified`), for no longer than the key that signed it is
+    (`_verifying_keys`: evicted when destroyed here, within KEY_TTL when destroyed elsewhere);
+    the times and the audience are checked on every call."""
     found = _verified.get(token)
+    if found is not None and _verifying_keys.get(found[0]) is None:
+        found = None  # its key aged out of this process's memory: read (and judged) again
     if found is None:
         kid, claims, reason = _signed_claims(token)
         if claims is None:

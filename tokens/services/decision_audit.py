@@ -6,7 +6,7 @@ reads, not changes.
 
 A denial is written at once, always. Allowed verify decisions and active introspections — the
 high-rate successes — are batched: each row is made (and MACed) when decided, kept in this
-process, and written with the others in one INSERT when `AUDIT_DECISION_BATCH` rows wait or the
+process, and written with the others in one round trip when `AUDIT_DECISION_BATCH` rows wait or the
 oldest has waited `AUDIT_DECISION_BATCH_SECONDS` (checked at each decision), and when the process
 exits. A process killed outright loses what waits (at most a batch); an idle one writes its batch
 at its next decision or its exit. `AUDIT_DECISION_BATCH=1` writes each at once. Besides,
@@ -76,7 +76,7 @@ class _Batch:
             try:
                 audit_rows_write(rows)
             except DatabaseError:  # at exit: the stream sink, if any, has the lines
-                logger.warning("audit: %d verify decisions could not be written", len(rows))
+                logger.warning("audit: %d allowed decisions could not be written", len(rows))
 
     def clear(self) -> None:
         with self._lock:

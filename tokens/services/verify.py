@@ -185,6 +185,15 @@ def _state_read(wanted: _Wanted) -> AlsoRead | None:
     return AlsoRead(name, _state_names(wanted), annotations, values, prepared)
 
 
+# What each fact reads as when it cannot be read: ended (see `_Recorded._read`).
+_ENDED = {
+    "token_session_state": SessionState.CANCELLED.value,
+    "token_bearer_revoked": True,
+    "token_access_state": SessionState.CANCELLED.value,
+    "token_access_revoked": True,
+}
+
+
 def _state_names(wanted: _Wanted) -> tuple[str, ...]:
     """The names `_state_annotations` gives its expressions for `wanted`, in their order."""
     names: list[str] = []
@@ -232,7 +241,8 @@ def container_for_verify(
     one statement with the authority's records of the operation's tokens — what `request_verify`
     would otherwise read in a second query."""
     claims = None
-    if access_token is not None:
+    # request_verify refuses a session token beside an access token (one author per request).
+    if access_token is not None and session_token is None:
         claims, _ = access_token_check(
             access_token, audience=audience or authority_settings.ACCESS_TOKEN_AUDIENCE
         )  # checked again, from this process's memory, by request_verify
@@ -270,7 +280,9 @@ class _Recorded:
             elif also is not None:
                 read = Container.objects.filter(pk=op.container.pk).order_by()
                 row = read.annotate(**also.annotations(*also.values)).values_list(*names).first()
-                values = list(row or [None] * len(names))
+                # No row (the container deleted meanwhile): nothing can be vouched for, so every
+                # record reads as ended — the decision fails closed.
+                values = list(row) if row is not None else [_ENDED[name] for name in names]
             else:
                 values = []
             self._facts = dict(zip(names, values, strict=True))
@@ -297,6 +309,8 @@ class _Recorded:
 
 @audited_verify  # every decision audited (issue 18): tokens/services/decision_audit.py
 def request_verify(op: Operation) -> Decision:
+    if op.session_token is not None and op.access_token is not None:
+        return _deny("session_and_access_token")  # two authors for one request (the API: 400)
     epoch = op.epoch if op.epoch is not None else current_epoch()
     recorded = _Recorded(op)
     cid = ContainerID(bytes(op.container.cid))

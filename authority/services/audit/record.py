@@ -111,7 +111,8 @@ def audit_row(
 
 def audit_rows_write(rows: Sequence[dict[str, Any]]) -> None:
     """Writes rows made by `audit_row` together: the one-row INSERT of `audit_record`, sent for
-    each in one batch (psycopg pipelines it: one round trip), in one transaction."""
+    each in one batch (psycopg pipelines it: one round trip), in one transaction — committed on
+    PostgreSQL without waiting for the WAL flush, as `audit_record(synchronous=False)`."""
     try:
         db = connections[DEFAULT_DB_ALIAS]
         prepared = _inserted()
@@ -120,7 +121,8 @@ def audit_rows_write(rows: Sequence[dict[str, Any]]) -> None:
             for row in rows
         ]
         with transaction.atomic(), db.cursor() as cursor:
-            cursor.executemany(f"{_insert_sql(False)} WHERE TRUE", values)
+            asynchronous = db.vendor == "postgresql"  # set_config(…, true): this transaction's
+            cursor.executemany(f"{_insert_sql(asynchronous)} WHERE TRUE", values)
     except DatabaseError:
         for row in rows:
             database_failed(row)
