@@ -152,7 +152,7 @@ DECLARATIONS = {d.name: d for d in (
     # Pure functions of their argument (tokens.wire has no Django and no registry).
     _declare("wire.public_keys", "decompressed P-256 public keys", bound=4096, events=()),
     _declare("wire.owner_ids", "the owner id each public key derives", bound=4096, events=()),
-    _declare("wire.signature_checks", "verdicts of signatures over bodies up to 16 KiB",
+    _declare("wire.signature_checks", "signature verdicts by body digest (bodies ≤ 16 KiB)",
              bound=4096, events=()),
 )}
 # fmt: on
