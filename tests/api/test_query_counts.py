@@ -148,8 +148,8 @@ def test_introspection_spends_one_query(ws, django_assert_num_queries, settings)
         assert _ok(ws.client.post("/api/v1/introspect", {"token": access}))["active"] is True
     with django_assert_num_queries(1):  # the session, with the access token's revocation
         assert _ok(ws.client.post("/api/v1/introspect", {"token": access}))["active"] is True
-    # the session; the batch of three rows, one statement sent for each in one round trip, in a
-    # transaction of its own (here a savepoint and its release, inside the test's transaction)
+    # the session; the batch of three rows in one INSERT, in a transaction of its own (here a
+    # savepoint and its release, inside the test's transaction)
     with django_assert_num_queries(4):
         assert _ok(ws.client.post("/api/v1/introspect", {"token": session["token"]}))["active"]
 

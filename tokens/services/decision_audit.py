@@ -5,14 +5,14 @@ decorator line there. Rows commit like the trade's (no WAL-flush wait on Postgre
 reads, not changes.
 
 A denial is written at once, always. Allowed verify decisions and active introspections — the
-high-rate successes — are batched: each row is made (and MACed) when decided, kept in this
-process, and written with the others in one round trip when `AUDIT_DECISION_BATCH` rows wait or the
-oldest has waited `AUDIT_DECISION_BATCH_SECONDS` (checked at each decision), and when the process
-exits. A process killed outright loses what waits (at most a batch); an idle one writes its batch
-at its next decision or its exit. `AUDIT_DECISION_BATCH=1` writes each at once. Besides,
-`AUDIT_VERIFY_SAMPLE` below 1.0 records only that fraction of allowed verify decisions (the rows
-note the rate). Measured in docs/operations.md: an INSERT per decision cost a fifth of a verify's
-time, and a third of the database work of an introspection.
+high-rate successes — are batched: each row is made (and MACed) when decided, kept in this process,
+and written with the others in one INSERT when `AUDIT_DECISION_BATCH` rows wait or the oldest has
+waited `AUDIT_DECISION_BATCH_SECONDS` (checked at each decision), and when the process exits. A
+process killed outright loses what waits (at most a batch); an idle one writes its batch at its next
+decision or its exit. `AUDIT_DECISION_BATCH=1` writes each at once. Besides, `AUDIT_VERIFY_SAMPLE`
+below 1.0 records only that fraction of allowed verify decisions (the rows note the rate). Measured
+in docs/operations.md: an INSERT per decision cost a fifth of a verify's time, and a third of the
+database work of an introspection.
 """
 
 from __future__ import annotations

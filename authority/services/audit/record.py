@@ -109,20 +109,27 @@ def audit_row(
     return _row(actor, owner, action, object_type, object_id, outcome, token, detail)
 
 
+# Rows per statement of `audit_rows_write`: well inside SQLite's and PostgreSQL's parameter limits.
+ROWS_PER_INSERT = 500
+
+
 def audit_rows_write(rows: Sequence[dict[str, Any]]) -> None:
-    """Writes rows made by `audit_row` together: the one-row INSERT of `audit_record`, sent for
-    each in one batch (psycopg pipelines it: one round trip), in one transaction — committed on
-    PostgreSQL without waiting for the WAL flush, as `audit_record(synchronous=False)`."""
+    """Writes rows made by `audit_row` together: one multi-row INSERT (per ROWS_PER_INSERT), in
+    one transaction (one WAL flush for the batch)."""
     try:
         db = connections[DEFAULT_DB_ALIAS]
         prepared = _inserted()
         values = [
-            [row[name] if prepare is None else prepare(row[name], db) for name, prepare in prepared]
+            row[name] if prepare is None else prepare(row[name], db)
             for row in rows
+            for name, prepare in prepared
         ]
+        width = len(prepared)
         with transaction.atomic(), db.cursor() as cursor:
-            asynchronous = db.vendor == "postgresql"  # set_config(…, true): this transaction's
-            cursor.executemany(f"{_insert_sql(asynchronous)} WHERE TRUE", values)
+            for start in range(0, len(rows), ROWS_PER_INSERT):
+                count = min(ROWS_PER_INSERT, len(rows) - start)
+                chunk = values[start * width : (start + count) * width]
+                cursor.execute(_insert_rows_sql(count), chunk)
     except DatabaseError:
         for row in rows:
             database_failed(row)
@@ -256,7 +263,9 @@ def _inserted() -> list[tuple[str, Any]]:
 
 
 @functools.cache
-def _insert_sql(asynchronous: bool) -> str:
+def _insert_parts() -> tuple[str, str]:
+    """("INSERT INTO audit (columns)", the values of one row: a parameter per column `_row`
+    fills, a constant for the others)."""
     quote = connection.ops.quote_name
     fields = {field.attname: field for field in AuditEvent._meta.concrete_fields}
     names = [quote(str(fields[name].column)) for name in _ROW_COLUMNS]
@@ -270,17 +279,27 @@ def _insert_sql(asynchronous: bool) -> str:
         names.append(quote(str(field.column)))
         values.append("NULL" if default is None else "''")
     # Names from the model's metadata; every value is a parameter or a constant.
-    sql = (
-        f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(names)}) "  # noqa: S608
-        f"SELECT {', '.join(values)}"
-    )
+    head = f"INSERT INTO {quote(AuditEvent._meta.db_table)} ({', '.join(names)})"  # noqa: S608
+    return head, ", ".join(values)
+
+
+@functools.cache
+def _insert_sql(asynchronous: bool) -> str:
+    head, values = _insert_parts()
+    sql = f"{head} SELECT {values}"
     if asynchronous:
         sql += " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS asynchronous_commit"
     return sql
 
 
+def _insert_rows_sql(count: int) -> str:
+    head, values = _insert_parts()
+    return f"{head} VALUES {', '.join([f'({values})'] * count)}"
+
+
 def _insert_cache_clear() -> None:
     _inserted.cache_clear()
+    _insert_parts.cache_clear()
     _insert_sql.cache_clear()
 
 
