@@ -239,3 +239,20 @@ def test_detail_numbers_verify_as_the_database_returns_them(acme):
     }
     audit_seal()
     assert audit_chain_verify() == []
+
+
+def test_rows_written_in_batches_larger_than_one_statement_seal_and_verify():
+    from authority.services.audit import AuditAction, audit_row, audit_rows_write
+    from authority.services.audit.record import ROWS_PER_INSERT
+
+    rows = [
+        audit_row(actor=SYSTEM, owner=None, action=AuditAction.REQUEST_VERIFY, object_id=str(i))
+        for i in range(ROWS_PER_INSERT + 1)
+    ]
+    audit_rows_write(rows)
+    written = AuditEvent.objects.filter(action=AuditAction.REQUEST_VERIFY)
+    assert sorted(int(i) for i in written.values_list("object_id", flat=True)) == list(
+        range(ROWS_PER_INSERT + 1)
+    )
+    audit_seal()
+    assert audit_chain_verify() == []
