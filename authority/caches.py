@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from authority.lru import LRU
-from tokens.wire.signature import load_public_key, remembered_verifications_clear
+from tokens.wire.signature import load_public_key
 from tokens.wire.token import account_of
 
 K = TypeVar("K")
@@ -78,10 +78,10 @@ DECLARATIONS = {d.name: d for d in (
     # generation, which a revocation bumps in the database.
     # KEY_TTL too: another process's cached tokens of a key destroyed here stop within it.
     # The claims of access tokens whose signature, type and issuer were checked (their times and
-    # audience are judged on every use): evicted with the key that signed them here, within
-    # KEY_TTL elsewhere, as the verifying keys are; a changed ISSUER clears them.
+    # audience are judged on every use). An entry is used only while its key is still in
+    # tokens.verifying_keys, so it ends with the key's entry; a changed ISSUER clears them.
     _declare("tokens.verified_access_tokens", "checked access tokens' claims, by token",
-             bound=10_000, ttl=KEY_TTL, events=(Event.KEY_DESTROYED, Event.SETTINGS_CHANGED)),
+             bound=10_000, events=(Event.SETTINGS_CHANGED,)),
     _declare("tokens.issued_tokens", "access tokens by (session, generation, scope, audience)",
              bound=10_000, ttl=KEY_TTL, events=(Event.KEY_DESTROYED,)),
     # Facts that never change (owner, secret digest, verbs) and the access generation the trade's
@@ -145,6 +145,9 @@ DECLARATIONS = {d.name: d for d in (
              bound=10_000, ttl=None, events=()),
     # Pure: a byte string decodes to one token (frozen objects, shared read-only). Keyed by the
     # bytes' SHA-256; tokens over DECODED_TOKEN_MAX_BYTES are decoded each time instead.
+    # Likewise pure: a token's signature check, by its signed bytes' digest and its signature.
+    _declare("tokens.signature_checks", "the decision point's token signature checks, by digest",
+             bound=4_096, events=()),
     _declare("tokens.decoded_tokens", "NeoFS tokens decoded from request bodies, by digest",
              bound=1_024, events=()),
     _declare("authority.settings", "AUTHORITY options over their defaults",
@@ -152,8 +155,6 @@ DECLARATIONS = {d.name: d for d in (
     # Pure functions of their argument (tokens.wire has no Django and no registry).
     _declare("wire.public_keys", "decompressed P-256 public keys", bound=4096, events=()),
     _declare("wire.owner_ids", "the owner id each public key derives", bound=4096, events=()),
-    _declare("wire.signature_checks", "signature verdicts by body digest (bodies ≤ 16 KiB)",
-             bound=4096, events=()),
 )}
 # fmt: on
 
@@ -220,4 +221,3 @@ def invalidate(event: Event, **facts: Any) -> None:
 
 registry.attach("wire.public_keys", clear=load_public_key.cache_clear)
 registry.attach("wire.owner_ids", clear=account_of.cache_clear)
-registry.attach("wire.signature_checks", clear=remembered_verifications_clear)

@@ -27,21 +27,6 @@ _converters: WeakKeyDictionary[BaseDatabaseWrapper, dict[tuple[Any, ...], list[C
 registry.attach("authority.row_converters", clear=_converters.clear)
 
 
-def _unwrapped(param: Any) -> Any:
-    """A parameter as compared: psycopg's binary wrapper and memoryviews as bytes."""
-    inner = getattr(param, "obj", param)
-    return bytes(inner) if isinstance(inner, memoryview | bytearray) else inner
-
-
-def parameter_position(params: list[Any], value: Any) -> int:
-    """Where `value` sits among a compiled statement's parameters (it must be there once)."""
-    wanted = _unwrapped(value)
-    found = [i for i, param in enumerate(params) if _unwrapped(param) == wanted]
-    if len(found) != 1:
-        raise ValueError(f"{value!r} is not once among the compiled parameters {params!r}")
-    return found[0]
-
-
 def fetch_instance(
     model: type[M], sql: str, params: Sequence[Any], *, fields: Sequence[str],
     extra: Sequence[str] = (),

@@ -26,7 +26,6 @@ from oauth2_provider.models import get_application_model
 
 from authority.caches import registry
 from authority.principals import Principal
-from authority.raw import parameter_position
 from authority.roles import ADMIN_ROLES, MEMBER_ROLES, Role
 
 if TYPE_CHECKING:
@@ -97,8 +96,8 @@ def scoped_statement(
             stand_in = Principal(**{role: member._meta.model(pk=_STAND_IN_PK)})
         sql, found = build(stand_in, *values).query.sql_with_params()
         template = list(found)
-        member_at = -1 if member_pk is None else parameter_position(template, _STAND_IN_PK)
-        positions = [parameter_position(template, value) for value in prepared]
+        member_at = -1 if member_pk is None else _position(template, _STAND_IN_PK)
+        positions = [_position(template, value) for value in prepared]
         if len({member_at, *positions}) != len(positions) + 1:
             raise ValueError(f"{name}: a value was found at another's place in {template!r}")
         compiled = _scoped_statements[key] = (sql, template, member_at, positions)
@@ -109,6 +108,20 @@ def scoped_statement(
     for at, value in zip(positions, prepared, strict=True):
         params[at] = value
     return statement, params
+
+
+def _unwrapped(param: Any) -> Any:
+    """A parameter as compared: psycopg's binary wrapper and memoryviews as bytes."""
+    inner = getattr(param, "obj", param)
+    return bytes(inner) if isinstance(inner, memoryview | bytearray) else inner
+
+
+def _position(params: list[Any], value: Any) -> int:
+    wanted = _unwrapped(value)
+    found = [i for i, param in enumerate(params) if _unwrapped(param) == wanted]
+    if len(found) != 1:
+        raise ValueError(f"{value!r} is not once among the compiled parameters {params!r}")
+    return found[0]
 
 
 registry.attach("authority.scoped_statements", clear=_scoped_statements.clear)

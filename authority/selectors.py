@@ -63,10 +63,10 @@ class AlsoRead:
     """Columns a hot path reads in the same statement as the decision point's container, so
     that its own facts (another app's rows) cost no second round trip: `annotations(*values)`
     gives them as expressions, set on the container as attributes of their `names` (the same,
-    in the same order, known without building them); `name` tells
-    one combination of them from another (it names the compiled statement); `values` are found
-    in the compiled parameters, so each must be distinct from every other parameter, and
-    `prepared` are the same values as the ORM passes them to the backend."""
+    in the same order, known without building them); `name` tells one combination of them from
+    another (it names the compiled statement); `values` are found in the compiled parameters, so
+    each must be distinct from every other parameter, and `prepared` are the same values as the
+    ORM passes them to the backend."""
 
     name: str
     names: tuple[str, ...]

@@ -12,6 +12,7 @@ not computed with the code under test.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -487,3 +488,19 @@ def test_a_session_token_and_an_access_token_together_are_refused(w, access):
         )
     )  # fmt: skip
     assert (decision.allow, decision.reason) == (False, "session_and_access_token")
+
+
+def test_a_remembered_signature_check_does_not_vouch_for_another_signature(w):
+    # follows: acl/v2/service.go verifyBearerTokenAgainstRequest (the token's signature checked
+    # on every request): the decision point remembers a check by the signed bytes' digest and the
+    # signature, so the same body under a signature of another key is checked afresh
+    container = w.container(0x0FBFBFFF)  # eacl-public-read-write: the bearer's table applies
+    bearer = w.bearer(container, "allow get others")
+    assert _decide(container, "GET", bearer_token=bearer).reason == "allowed"
+    forged = BearerToken(bearer.body, signed_data=bearer.signed_data).signed(SoftwareSigner())
+    forged = BearerToken(forged.body, forged.signature, bearer.signed_data)
+    assert _decide(container, "GET", bearer_token=forged).reason == "issuer_mismatch"
+    garbled = BearerToken(
+        bearer.body, dataclasses.replace(bearer.signature, sign=bytes(64)), bearer.signed_data
+    )
+    assert _decide(container, "GET", bearer_token=garbled).reason == "bad_signature"

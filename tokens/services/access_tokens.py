@@ -93,18 +93,9 @@ _verifying_keys: LRU[str, ec.EllipticCurvePublicKey] = registry.lru(
 )
 
 
-def _evict_signed_by(
-    cache: LRU[str, tuple[str, dict[str, Any]]], event: Event, facts: dict[str, Any]
-) -> None:
-    if event is Event.KEY_DESTROYED:
-        cache.evict_if(lambda token, found: found[0] == facts["kid"])
-    else:
-        cache.clear()
-
-
-_verified: LRU[str, tuple[str, dict[str, Any]]] = registry.lru(
-    "tokens.verified_access_tokens", evict=_evict_signed_by
-)
+# (kid, claims) by token; an entry counts only while its key is in `_verifying_keys`, so it
+# needs no eviction of its own when a key is destroyed (see access_token_check).
+_verified: LRU[str, tuple[str, dict[str, Any]]] = registry.lru("tokens.verified_access_tokens")
 
 
 # RFC 9068 §4: a resource server refuses a JWT whose `typ` is not `at+jwt` (its media type form

@@ -1,8 +1,8 @@
 """Audit rows of the read-only decisions: verify (the policy decision point) and introspection.
 
 Kept apart from the deciding code so that the decision reads on its own and its audit is one
-decorator line there. Rows commit like the trade's (no WAL-flush wait on PostgreSQL): they record
-reads, not changes.
+decorator line there. A denial commits like the trade's (no WAL-flush wait on PostgreSQL): it
+records a read, not a change; a batch commits once for all its rows.
 
 A denial is written at once, always. Allowed verify decisions and active introspections — the
 high-rate successes — are batched: each row is made (and MACed) when decided, kept in this process,
@@ -11,8 +11,7 @@ waited `AUDIT_DECISION_BATCH_SECONDS` (checked at each decision), and when the p
 process killed outright loses what waits (at most a batch); an idle one writes its batch at its next
 decision or its exit. `AUDIT_DECISION_BATCH=1` writes each at once. Besides, `AUDIT_VERIFY_SAMPLE`
 below 1.0 records only that fraction of allowed verify decisions (the rows note the rate). Measured
-in docs/operations.md: an INSERT per decision cost a fifth of a verify's time, and a third of the
-database work of an introspection.
+in docs/operations.md: an INSERT per decision cost a fifth of a verify's time.
 """
 
 from __future__ import annotations

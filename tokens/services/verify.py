@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +34,10 @@ from django.db.models import Case, CharField, Exists, Subquery, Value, When
 from django.utils import timezone
 
 from authority import selectors as tenancy
+from authority.caches import registry
 from authority.conf import authority_settings
 from authority.epoch import current_epoch
+from authority.lru import LRU
 from authority.models import Container
 from authority.principals import Principal
 from authority.selectors import AlsoRead
@@ -57,6 +60,7 @@ from tokens.wire.session import (
     ObjectVerb,
     SessionToken,
 )
+from tokens.wire.signature import Signature
 from tokens.wire.token import Check
 
 OPERATION_OF_VERB = {
@@ -127,10 +131,28 @@ class _Wanted:
     access_jti: str | None = None
 
 
+# The facts read for each kind of record `_Wanted` names, by the attribute names they take.
+_STATE_FACTS: dict[str, tuple[str, ...]] = {
+    "session": ("token_session_state",),
+    "bearer_digest": ("token_bearer_revoked",),
+    "access_session": ("token_access_state", "token_access_revoked"),
+}
+
+
+def _state_names(wanted: _Wanted) -> tuple[str, ...]:
+    """The names of the facts `wanted` asks for, in `_STATE_FACTS`' order."""
+    return tuple(
+        name
+        for kind, names in _STATE_FACTS.items()
+        if getattr(wanted, kind) is not None
+        for name in names
+    )
+
+
 def _state_annotations(wanted: _Wanted, now: dt.datetime | None) -> dict[str, Any]:
-    """The records' state as expressions, one per fact asked for: a session's state at `now`
-    (by the model's own conditions, `session_state_q`; NULL when not recorded), a bearer grant's
-    and an access token's revocation."""
+    """The facts `wanted` asks for as expressions, named by `_state_names`: a session's state at
+    `now` (by the model's own conditions, `session_state_q`; NULL when not recorded), a bearer
+    grant's and an access token's revocation."""
 
     def state_of(session_id: uuid.UUID) -> Any:
         assert now is not None  # noqa: S101 - given whenever a session's state is asked for
@@ -145,19 +167,22 @@ def _state_annotations(wanted: _Wanted, now: dt.datetime | None) -> dict[str, An
         read = Session.objects.filter(pk=session_id).order_by().annotate(state_now=state)
         return Subquery(read.values("state_now")[:1], output_field=CharField())
 
-    annotations: dict[str, Any] = {}
-    if wanted.session is not None:
-        annotations["token_session_state"] = state_of(wanted.session)
-    if wanted.bearer_digest is not None:
-        annotations["token_bearer_revoked"] = Exists(
-            BearerGrant.objects.filter(token_digest=wanted.bearer_digest, revoked_at__isnull=False)
-        )
-    if wanted.access_session is not None:
-        annotations["token_access_state"] = state_of(wanted.access_session)
-        annotations["token_access_revoked"] = Exists(
-            RevokedAccessToken.objects.filter(jti=wanted.access_jti)
-        )
-    return annotations
+    expressions: dict[str, Callable[[Any], list[Any]]] = {
+        "session": lambda session_id: [state_of(session_id)],
+        "bearer_digest": lambda digest: [
+            Exists(BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False))
+        ],
+        "access_session": lambda session_id: [
+            state_of(session_id),
+            Exists(RevokedAccessToken.objects.filter(jti=wanted.access_jti)),
+        ],
+    }
+    return {
+        name: expression
+        for kind, names in _STATE_FACTS.items()
+        if (value := getattr(wanted, kind)) is not None
+        for name, expression in zip(names, expressions[kind](value), strict=True)
+    }
 
 
 def _state_read(wanted: _Wanted) -> AlsoRead | None:
@@ -192,18 +217,6 @@ _ENDED = {
     "token_access_state": SessionState.CANCELLED.value,
     "token_access_revoked": True,
 }
-
-
-def _state_names(wanted: _Wanted) -> tuple[str, ...]:
-    """The names `_state_annotations` gives its expressions for `wanted`, in their order."""
-    names: list[str] = []
-    if wanted.session is not None:
-        names.append("token_session_state")
-    if wanted.bearer_digest is not None:
-        names.append("token_bearer_revoked")
-    if wanted.access_session is not None:
-        names += ["token_access_state", "token_access_revoked"]
-    return tuple(names)
 
 
 _EXPIRES_AT = Session._meta.get_field("expires_at")
@@ -274,10 +287,9 @@ class _Recorded:
             op = self._op
             wanted = _wanted(op.session_token, op.bearer_token, op.bearer_raw, self.access_claims)
             names = _state_names(wanted)
-            also = None if not names else _state_read(wanted)
             if getattr(op.container, "token_state_of", None) == wanted:
                 values = [getattr(op.container, name) for name in names]
-            elif also is not None:
+            elif (also := _state_read(wanted)) is not None:
                 read = Container.objects.filter(pk=op.container.pk).order_by()
                 row = read.annotate(**also.annotations(*also.values)).values_list(*names).first()
                 # No row (the container deleted meanwhile): nothing can be vouched for, so every
@@ -468,7 +480,7 @@ def _access_token_reason(
 def _session_reason(op: Operation, cid: ContainerID, epoch: int, recorded: _Recorded) -> str | None:
     token = op.session_token
     assert token is not None  # noqa: S101 - the caller checked
-    check = token.check()
+    check = _checked(token)
     if check is not Check.OK:
         return _CHECK_REASONS[check]
     lifetime_reason = _lifetime_reason(token.body.lifetime, epoch)
@@ -493,6 +505,23 @@ def _session_reason(op: Operation, cid: ContainerID, epoch: int, recorded: _Reco
 
 _STATE_REASONS = {SessionState.CANCELLED: "revoked", SessionState.EXPIRED: "expired"}
 
+# A gateway attaches the same tokens to request after request, and a P-256 verification costs
+# more than the rest of judging a token: the check of each signed body is remembered.
+_checks: LRU[tuple[type, bytes, Signature], Check] = registry.lru("tokens.signature_checks")
+
+
+def _checked(token: SessionToken | BearerToken) -> Check:
+    """`token.check()`, remembered by the digest of the bytes it signs and its signature (a pure
+    function of them); tokens given as JSON, whose bytes are not at hand, are checked each time."""
+    if token.signed_data is None or token.signature is None:
+        return token.check()
+    key = (type(token), hashlib.sha256(token.signed_data).digest(), token.signature)
+    found = _checks.get(key)
+    if found is None:
+        found = token.check()
+        _checks.put(key, found)
+    return found
+
 
 def _bearer_reason(
     op: Operation,
@@ -504,7 +533,7 @@ def _bearer_reason(
 ) -> str | None:
     token = op.bearer_token
     assert token is not None  # noqa: S101 - the caller checked
-    check = token.check()
+    check = _checked(token)
     if check is not Check.OK:
         return _CHECK_REASONS[check]
     if token.resolve_issuer() != owner:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import base64
 import enum
 import functools
-import hashlib
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -129,41 +126,8 @@ def wallet_connect_message(data: bytes, salt: bytes) -> bytes:
     return b"\x01\x00\x01\xf0" + length + body + b"\x00\x00"
 
 
-# Bodies up to this size have their verdict remembered (`verify`): the decision point sees the
-# same bearer and session tokens again and again, and a P-256 verification costs more than the
-# rest of judging a token. Larger bodies are verified each time. Entries hold the body's SHA-256,
-# not the body, so the memory is bounded (~250 bytes an entry) whoever sends the bodies.
-REMEMBERED_BODY_BYTES = 16 * 1024
-REMEMBERED_VERDICTS = 4096
-_verdicts: OrderedDict[tuple[bytes, Signature], bool] = OrderedDict()
-_verdicts_lock = threading.Lock()
-
-
 def verify(data: bytes, signature: Signature) -> bool:
-    """True when `signature` is valid over `data`; never raises for malformed signatures. A pure
-    function of its arguments: the verdict for a small body is remembered (a bounded LRU)."""
-    if len(data) > REMEMBERED_BODY_BYTES:
-        return _verify(data, signature)
-    key = (hashlib.sha256(data).digest(), signature)
-    with _verdicts_lock:
-        found = _verdicts.get(key)
-        if found is not None:
-            _verdicts.move_to_end(key)
-            return found
-    verdict = _verify(data, signature)
-    with _verdicts_lock:
-        _verdicts[key] = verdict
-        while len(_verdicts) > REMEMBERED_VERDICTS:
-            _verdicts.popitem(last=False)
-    return verdict
-
-
-def remembered_verifications_clear() -> None:
-    with _verdicts_lock:
-        _verdicts.clear()
-
-
-def _verify(data: bytes, signature: Signature) -> bool:
+    """True when `signature` is valid over `data`; never raises for malformed signatures."""
     try:
         public = load_public_key(signature.key)
     except WireError:
