@@ -48,6 +48,13 @@ class RedisCache(DjangoRedisCache):
         count, _ = pipeline.execute()
         return int(count)
 
+    def announcements(self, name: str) -> tuple[Any, str]:
+        """(a redis-py client, the channel named `name` for this cache's database and key
+        prefix): Redis's channels span its databases, so the name carries both."""
+        client = self._cache.get_client(write=True)
+        database = client.connection_pool.connection_kwargs.get("db", 0)
+        return client, f"{self.make_and_validate_key(name)}:db{database}"
+
 
 def count_in_window(
     key: str, timeout: int, amount: int = 1, *, alias: str = DEFAULT_CACHE_ALIAS

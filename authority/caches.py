@@ -8,10 +8,12 @@ evicts from every cache of this process that declared the event. Tests reset eve
 `registry.clear_all()`.
 
 Two bounds the rest of the code relies on:
-- **Zero lag for session state.** No cache here decides whether a session is active: the trade's
-  recording statement and introspection's query read the session's state from the database on
-  every request, so a cancel, an expiry or a revocation (which bumps the session's access
-  generation, part of every cached token's key) acts from the next request whatever is cached.
+- **Zero lag for session state.** No cache here decides from a remembered state: the trade's
+  recording statement reads the session's state from the database on every request, and the
+  decision point's rows (authority.decision_rows) are reused only until a committed write is
+  announced, which it is before its request answers (authority.state_changes), and a session's
+  row holds its expiry, not its state: a cancel, an expiry or a revocation acts from the next
+  request. FACTS_TTL bounds a write nobody announced (made outside the application).
 - **KEY_TTL for keys in other processes.** Events reach this process only. Every cache that holds
   a key record or a public key trusts an entry for at most KEY_TTL seconds, so another process
   stops using a destroyed key, or starts using a rotated one, within KEY_TTL.
@@ -40,6 +42,9 @@ KEY_TTL = 30.0  # seconds: how long another process may go on using a destroyed 
 # Seconds another process may go on accepting an OAuth2 access token that was revoked or ended
 # (a password change, a removed membership): its validated principal is cached at most this long.
 OAUTH2_PRINCIPAL_TTL = 5.0
+# Seconds a decision-point row is remembered at most (authority.state_changes): the lag of a write
+# nobody announced (made outside the application, or its announcement lost).
+FACTS_TTL = 1.0
 
 
 class Event(enum.Enum):
@@ -108,6 +113,14 @@ DECLARATIONS = {d.name: d for d in (
     _declare("authority.scoped_statements",
              "hot-path reads (the decision point's container, introspection's session) compiled "
              "from visible_to, by read, vendor and principal kind", bound=None, events=()),
+    # Rows of the decision point's reads (container, membership, token state), each with the
+    # generation of announcements it was read at: forgotten when a committed write anywhere is
+    # announced; FACTS_TTL at most (authority.state_changes).
+    _declare("authority.decision_rows", "decision-point rows by statement, between writes",
+             bound=10_000, ttl=FACTS_TTL, events=()),
+    # A changed CACHES setting (tests) is another Redis: subscribe again.
+    _declare("authority.state_change_listener", "this process's subscription to announced writes",
+             bound=1, events=(Event.SETTINGS_CHANGED,)),
     _declare("tokens.client_session_statement", "the client-token check's statement",
              bound=None, events=()),
     _declare("authority.row_converters", "column converters by connection and column list",

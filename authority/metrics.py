@@ -59,6 +59,11 @@ celery_tasks_total = Counter(
     "Celery task runs, by task and outcome (success, failure, retry).",
     ["task", "outcome"],
 )
+state_change_announce_failures_total = Counter(
+    "authority_state_change_announce_failures_total",
+    "Committed writes that could not be announced to the other processes "
+    "(authority.state_changes): what they remember may lag by up to FACTS_TTL.",
+)
 audit_sink_failures_total = Counter(
     "authority_audit_sink_failures_total", "Audit rows a sink could not record.", ["sink"]
 )

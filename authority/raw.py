@@ -17,6 +17,7 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 from authority.caches import registry
+from authority.state_changes import remembered_row
 
 M = TypeVar("M", bound=Model)
 Converter = Callable[[Any], Any]
@@ -29,24 +30,50 @@ registry.attach("authority.row_converters", clear=_converters.clear)
 
 def fetch_instance(
     model: type[M], sql: str, params: Sequence[Any], *, fields: Sequence[str],
-    extra: Sequence[str] = (),
+    extra: Sequence[str] = (), remembered: bool = False,
 ) -> M | None:  # fmt: skip
     """The first row of `sql` as a `model` instance, or None.
 
     The SELECT lists the columns of `fields` (attnames, in this order; the model's other fields
-    stay deferred), then one column per name in `extra`, set as plain attributes."""
-    db = connections[DEFAULT_DB_ALIAS]
-    with statement_cursor(db) as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
+    stay deferred), then one column per name in `extra`, set as plain attributes.
+    `remembered`: the row may come from authority.state_changes' memory of the decision point's
+    reads (for those reads only: every table they consult announces its writes)."""
+    if remembered:
+        key = (sql, *(parameter_value(param) for param in params))
+        row = remembered_row(key, lambda: _fetch_row(sql, params))
+    else:
+        row = _fetch_row(sql, params)
     if row is None:
         return None
+    db = connections[DEFAULT_DB_ALIAS]
     converters = _row_converters(db, model, tuple(fields))
     values = [convert(value) for convert, value in zip(converters, row, strict=False)]
     instance = model.from_db(db.alias, list(fields), values)
     for name, value in zip(extra, row[len(fields) :], strict=True):
         setattr(instance, name, value)
     return instance
+
+
+def _fetch_row(sql: str, params: Sequence[Any]) -> Sequence[Any] | None:
+    with statement_cursor(connections[DEFAULT_DB_ALIAS]) as cursor:
+        cursor.execute(sql, params)
+        row: Sequence[Any] | None = cursor.fetchone()
+        return row
+
+
+def parameter_value(param: Any) -> Any:
+    """A statement's parameter as compared (and as a key): psycopg's binary wrapper and
+    memoryviews as bytes."""
+    inner = getattr(param, "obj", param)
+    return bytes(inner) if isinstance(inner, memoryview | bytearray) else inner
+
+
+def field_value(model: type[Model], attname: str, value: Any) -> Any:
+    """A value of `model.attname` as read by hand-written SQL, as the field gives it (SQLite's
+    text datetimes as datetimes, say): for columns read under another name."""
+    db = connections[DEFAULT_DB_ALIAS]
+    convert = _row_converters(db, model, (attname,))[0]
+    return convert(value)
 
 
 def statement_cursor(db: BaseDatabaseWrapper) -> Any:

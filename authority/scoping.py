@@ -26,6 +26,7 @@ from oauth2_provider.models import get_application_model
 
 from authority.caches import registry
 from authority.principals import Principal
+from authority.raw import parameter_value
 from authority.roles import ADMIN_ROLES, MEMBER_ROLES, Role
 
 if TYPE_CHECKING:
@@ -64,7 +65,9 @@ class OwnerScopedQuerySet(QuerySet[M]):
 
 
 _STAND_IN_PK = -7_340_033
-_scoped_statements: dict[tuple[str, str, str], tuple[str, list[Any], int, list[int]]] = {}
+_scoped_statements: dict[
+    tuple[str, str, str], tuple[str, list[Any], int, list[tuple[int, ...]]]
+] = {}
 
 
 def scoped_statement(
@@ -78,7 +81,8 @@ def scoped_statement(
     starts from `visible_to` — compiled once per `name`, database vendor and principal kind (user,
     application, sees everything), so the scoping stays this module's; each later call only puts
     this principal's id and `prepared` (the values as the ORM passes them to the backend) in the
-    places the first compilation found them. None: `visible_to` shows this principal nothing."""
+    places the first compilation found them (a value the read uses twice, in both). None:
+    `visible_to` shows this principal nothing."""
     member = principal.application or principal.user
     if principal.sees_everything:
         kind, member_pk = "everything", None
@@ -97,28 +101,31 @@ def scoped_statement(
         sql, found = build(stand_in, *values).query.sql_with_params()
         template = list(found)
         member_at = -1 if member_pk is None else _position(template, _STAND_IN_PK)
-        positions = [_position(template, value) for value in prepared]
-        if len({member_at, *positions}) != len(positions) + 1:
+        positions = [_positions(template, value) for value in prepared]
+        taken = [member_at, *(at for places in positions for at in places)]
+        if len(set(taken)) != len(taken):
             raise ValueError(f"{name}: a value was found at another's place in {template!r}")
         compiled = _scoped_statements[key] = (sql, template, member_at, positions)
     statement, template, member_at, positions = compiled
     params: list[Any] = list(template)
     if member_at >= 0:
         params[member_at] = member_pk
-    for at, value in zip(positions, prepared, strict=True):
-        params[at] = value
+    for value_places, value in zip(positions, prepared, strict=True):
+        for at in value_places:
+            params[at] = value
     return statement, params
 
 
-def _unwrapped(param: Any) -> Any:
-    """A parameter as compared: psycopg's binary wrapper and memoryviews as bytes."""
-    inner = getattr(param, "obj", param)
-    return bytes(inner) if isinstance(inner, memoryview | bytearray) else inner
+def _positions(params: list[Any], value: Any) -> tuple[int, ...]:
+    wanted = parameter_value(value)
+    found = tuple(i for i, param in enumerate(params) if parameter_value(param) == wanted)
+    if not found:
+        raise ValueError(f"{value!r} is not among the compiled parameters {params!r}")
+    return found
 
 
 def _position(params: list[Any], value: Any) -> int:
-    wanted = _unwrapped(value)
-    found = [i for i, param in enumerate(params) if _unwrapped(param) == wanted]
+    found = _positions(params, value)
     if len(found) != 1:
         raise ValueError(f"{value!r} is not once among the compiled parameters {params!r}")
     return found[0]

@@ -95,8 +95,10 @@ def container_for_decision(
 ) -> Container:
     """`container_get` for the decision point (DECISION_ROLES: resource servers too), on the hot
     path: `visible_to`'s own queryset compiled once (authority.scoping.scoped_statement), run in
-    one query with no ORM set-up. The container comes with `owner_neofs_id` and
-    `eacl_table_updated_at` (its table's version) as attributes, and with what `also` reads."""
+    one query with no ORM set-up, or remembered between announced writes
+    (authority.state_changes: `also` must read nothing that depends on the time). The container
+    comes with `owner_neofs_id` and `eacl_table_updated_at` (its table's version) as attributes,
+    and with what `also` reads."""
     prepared = Container._meta.get_field("cid").get_db_prep_value(cid, connection)
     name, values, extra_prepared = "decision.container", [cid], [prepared]
     extra: tuple[str, ...] = _DECISION_EXTRA
@@ -109,7 +111,7 @@ def container_for_decision(
         build = functools.partial(_decision_read, also=also)
     statement = scoped_statement(name, principal, build, values, extra_prepared)
     container = (
-        fetch_instance(Container, *statement, fields=_DECISION_FIELDS, extra=extra)
+        fetch_instance(Container, *statement, fields=_DECISION_FIELDS, extra=extra, remembered=True)
         if statement is not None
         else None
     )

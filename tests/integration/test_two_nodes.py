@@ -108,3 +108,38 @@ def test_the_trade_throttle_is_one_budget_across_nodes(cluster):
     # refused, on whichever node.
     assert answers.count(200) <= 30, answers
     assert answers[-4:] == [429] * 4, answers
+
+
+def test_a_cancel_on_one_node_ends_decisions_remembered_on_the_other_at_once(cluster):
+    """Node b remembers the rows of its decisions (authority.state_changes); a cancel committed
+    on node a is heard by b before a answers, so b's very next decision is a denial. Twenty
+    rounds, each a fresh session, to give a lost announcement room to show."""
+    for _ in range(20):
+        issued = _issue(cluster)
+        status, body = _trade(cluster["b"], issued["token"])
+        assert status == 200, body
+        verify = {
+            "verb": "GET",
+            "container": cluster["container"],
+            "access_token": body["access_token"],
+        }
+        introspect = {"token": body["access_token"]}
+        for _ in range(2):  # the second from b's memory
+            status, _, answer, _ = cluster["b"].call(
+                "POST", "/api/v1/verify", verify, cluster["token"]
+            )
+            assert (status, answer["decision"]) == (200, "allow"), answer
+            status, _, answer, _ = cluster["b"].call(
+                "POST", "/api/v1/introspect", introspect, cluster["token"]
+            )
+            assert answer["active"] is True, answer
+        status, _, answer, _ = cluster["a"].call(
+            "POST", f"/api/v1/sessions/{issued['id']}/cancel", {}, cluster["token"]
+        )
+        assert status == 200, answer
+        status, _, answer, _ = cluster["b"].call("POST", "/api/v1/verify", verify, cluster["token"])
+        assert (status, answer["reason"]) == (200, "revoked"), answer
+        status, _, answer, _ = cluster["b"].call(
+            "POST", "/api/v1/introspect", introspect, cluster["token"]
+        )
+        assert answer == {"active": False}, answer

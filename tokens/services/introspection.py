@@ -95,7 +95,9 @@ def _introspect(actor: Principal, token: str) -> tuple[dict[str, Any], int | Non
             "introspection.access_token", actor, _access_token_read, [session_id, jti], prepared
         )
         session = (
-            fetch_instance(Session, *statement, fields=_READ_FIELDS, extra=("revoked",))
+            fetch_instance(
+                Session, *statement, fields=_READ_FIELDS, extra=("revoked",), remembered=True
+            )
             if statement is not None
             else None
         )

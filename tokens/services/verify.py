@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Case, CharField, Exists, Subquery, Value, When
+from django.db.models import DateTimeField, Exists, Subquery
 from django.utils import timezone
 
 from authority import selectors as tenancy
@@ -40,9 +40,10 @@ from authority.epoch import current_epoch
 from authority.lru import LRU
 from authority.models import Container
 from authority.principals import Principal
+from authority.raw import field_value
 from authority.selectors import AlsoRead
 from authority.services.eacl_tables import eacl_table_to_wire_cached, eacl_table_version_to_wire
-from tokens.models import BearerGrant, RevokedAccessToken, Session, SessionState, session_state_q
+from tokens.models import BearerGrant, RevokedAccessToken, Session, SessionState, session_state
 from tokens.services.access_tokens import access_token_check
 from tokens.services.decision_audit import audited_verify
 from tokens.wire import basic_acl
@@ -131,11 +132,17 @@ class _Wanted:
     access_jti: str | None = None
 
 
-# The facts read for each kind of record `_Wanted` names, by the attribute names they take.
+# The facts read for each kind of record `_Wanted` names, by the attribute names they take. A
+# session's facts are its cancel and its expiry, never its state at a moment: the row holds no
+# time, so it may be remembered (authority.state_changes) and expiry still acts on time.
 _STATE_FACTS: dict[str, tuple[str, ...]] = {
-    "session": ("token_session_state",),
+    "session": ("token_session_cancelled_at", "token_session_expires_at"),
     "bearer_digest": ("token_bearer_revoked",),
-    "access_session": ("token_access_state", "token_access_revoked"),
+    "access_session": (
+        "token_access_cancelled_at",
+        "token_access_expires_at",
+        "token_access_revoked",
+    ),
 }
 
 
@@ -149,31 +156,25 @@ def _state_names(wanted: _Wanted) -> tuple[str, ...]:
     )
 
 
-def _state_annotations(wanted: _Wanted, now: dt.datetime | None) -> dict[str, Any]:
-    """The facts `wanted` asks for as expressions, named by `_state_names`: a session's state at
-    `now` (by the model's own conditions, `session_state_q`; NULL when not recorded), a bearer
-    grant's and an access token's revocation."""
+def _state_annotations(wanted: _Wanted) -> dict[str, Any]:
+    """The facts `wanted` asks for as expressions, named by `_state_names`: a session's
+    `cancelled_at` and `expires_at` (NULL when not recorded), a bearer grant's and an access
+    token's revocation."""
 
-    def state_of(session_id: uuid.UUID) -> Any:
-        assert now is not None  # noqa: S101 - given whenever a session's state is asked for
-        state = Case(
-            *(
-                When(session_state_q(state, now), then=Value(state.value))
-                for state in (SessionState.CANCELLED, SessionState.EXPIRED)
-            ),
-            default=Value(SessionState.ACTIVE.value),
-            output_field=CharField(),
-        )
-        read = Session.objects.filter(pk=session_id).order_by().annotate(state_now=state)
-        return Subquery(read.values("state_now")[:1], output_field=CharField())
+    def session_field(session_id: uuid.UUID, name: str) -> Any:
+        read = Session.objects.filter(pk=session_id).order_by().values(name)[:1]
+        return Subquery(read, output_field=DateTimeField())
+
+    def session_times(session_id: uuid.UUID) -> list[Any]:
+        return [session_field(session_id, "cancelled_at"), session_field(session_id, "expires_at")]
 
     expressions: dict[str, Callable[[Any], list[Any]]] = {
-        "session": lambda session_id: [state_of(session_id)],
+        "session": session_times,
         "bearer_digest": lambda digest: [
             Exists(BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False))
         ],
         "access_session": lambda session_id: [
-            state_of(session_id),
+            *session_times(session_id),
             Exists(RevokedAccessToken.objects.filter(jti=wanted.access_jti)),
         ],
     }
@@ -190,36 +191,31 @@ def _state_read(wanted: _Wanted) -> AlsoRead | None:
     present = [name for name, value in vars(wanted).items() if value is not None]
     if not present:
         return None
-    # `now` is a parameter only where a session's state is asked for
-    timed = wanted.session is not None or wanted.access_session is not None
-    values = (*(getattr(wanted, name) for name in present), *([timezone.now()] if timed else []))
+    values = tuple(getattr(wanted, name) for name in present)
     prepared = tuple(
         Session._meta.pk.get_db_prep_value(value, connection)
         if isinstance(value, uuid.UUID)
-        else _EXPIRES_AT.get_db_prep_value(value, connection)
-        if isinstance(value, dt.datetime)
         else value
         for value in values
     )
 
     def annotations(*given: Any) -> dict[str, Any]:
-        facts = _Wanted(**dict(zip(present, given[: len(present)], strict=True)))
-        return _state_annotations(facts, given[-1] if timed else None)
+        return _state_annotations(_Wanted(**dict(zip(present, given, strict=True))))
 
     name = "token_state." + "+".join(present)
     return AlsoRead(name, _state_names(wanted), annotations, values, prepared)
 
 
 # What each fact reads as when it cannot be read: ended (see `_Recorded._read`).
+_LONG_AGO = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ENDED = {
-    "token_session_state": SessionState.CANCELLED.value,
+    "token_session_cancelled_at": _LONG_AGO,
+    "token_session_expires_at": _LONG_AGO,
     "token_bearer_revoked": True,
-    "token_access_state": SessionState.CANCELLED.value,
+    "token_access_cancelled_at": _LONG_AGO,
+    "token_access_expires_at": _LONG_AGO,
     "token_access_revoked": True,
 }
-
-
-_EXPIRES_AT = Session._meta.get_field("expires_at")
 
 
 def _wanted(
@@ -271,6 +267,12 @@ def container_for_verify(
     return container
 
 
+def _moment(value: Any) -> dt.datetime:
+    """A session time as read by hand-written SQL (SQLite gives text), as the model gives it."""
+    moment: dt.datetime = field_value(Session, "expires_at", value)
+    return moment
+
+
 class _Recorded:
     """The authority's own state of the operation's tokens — a recorded session's cancel and
     expiry, a bearer grant's or an access token's revocation: read with the container when it
@@ -300,17 +302,27 @@ class _Recorded:
             self._facts = dict(zip(names, values, strict=True))
         return self._facts
 
-    def _state(self, name: str) -> SessionState | None:
-        found = self._read().get(name)
-        return SessionState(found) if found is not None else None
+    def _state(self, prefix: str) -> SessionState | None:
+        """The state now of a session read as `{prefix}_cancelled_at` and `{prefix}_expires_at`
+        (None: not recorded), by the model's own rule."""
+        facts = self._read()
+        expires_at = facts.get(f"{prefix}_expires_at")
+        if expires_at is None:
+            return None
+        cancelled_at = facts.get(f"{prefix}_cancelled_at")
+        return session_state(
+            cancelled_at=None if cancelled_at is None else _moment(cancelled_at),
+            expires_at=_moment(expires_at),
+            now=timezone.now(),
+        )
 
     def session_state(self) -> SessionState | None:
         """The state of the session token's recorded session, if recorded."""
-        return self._state("token_session_state")
+        return self._state("token_session")
 
     def access_session_state(self) -> SessionState | None:
         """The state of the access token's session (None: no such session)."""
-        return self._state("token_access_state")
+        return self._state("token_access")
 
     def access_revoked(self) -> bool:
         return bool(self._read().get("token_access_revoked"))

@@ -1,0 +1,211 @@
+"""The decision point's remembered rows (authority.state_changes): a second decision reads no
+row from the database, and every change made through the application acts at the next decision.
+
+These tests commit (transactional_db): rows are remembered only outside a transaction, and
+writes are announced when they commit. Redis is the machine's (REDIS_URL, else the default
+port), under a key prefix of each test's own, so that its channel is the test's alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from typing import Any
+
+import pytest
+import redis
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from authority import lru, state_changes
+from authority.caches import FACTS_TTL
+from authority.models import Membership
+from authority.principals import SYSTEM, Principal
+from authority.selectors import container_for_decision
+from authority.services.containers import container_update
+from authority.services.owners import membership_delete
+from tokens.wire import basic_acl
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def listening(settings: Any) -> str:
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "authority.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    return prefix
+
+
+def _verify(client: Any, container: str, **body: Any) -> dict[str, Any]:
+    response = client.post(
+        "/api/v1/verify", {"verb": "GET", "container": container, **body}, format="json"
+    )
+    assert response.status_code in (200, 404), response.content
+    return {"status": response.status_code, **response.json()}
+
+
+def _access_token(world: dict[str, Any], session: dict[str, Any]) -> str:
+    response = world["anonymous"].post(
+        "/api/v1/trade", {"subject_token": session["token"]}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return str(response.json()["access_token"])
+
+
+def _reads(captured: CaptureQueriesContext, table: str) -> list[str]:
+    return [query["sql"] for query in captured.captured_queries if f'"{table}"' in query["sql"]]
+
+
+def test_a_second_decision_reads_no_row_from_the_database(world, issue, listening):
+    session = issue()
+    access = _access_token(world, session)
+    container = world["container"].container_id
+    assert _verify(world["service"], container, access_token=access)["decision"] == "allow"
+    with CaptureQueriesContext(connection) as captured:
+        assert _verify(world["service"], container, access_token=access)["decision"] == "allow"
+    assert _reads(captured, "authority_container") == []
+    assert _reads(captured, "tokens_session") == []
+
+    introspect = {"token": access}
+    assert world["service"].post("/api/v1/introspect", introspect).json()["active"] is True
+    with CaptureQueriesContext(connection) as captured:
+        assert world["service"].post("/api/v1/introspect", introspect).json()["active"] is True
+    assert _reads(captured, "tokens_session") == []
+
+
+def test_a_cancel_acts_at_the_next_decision(world, issue, listening):
+    session = issue()
+    access = _access_token(world, session)
+    container = world["container"].container_id
+    for _ in range(2):  # the second from memory
+        assert _verify(world["service"], container, access_token=access)["decision"] == "allow"
+        assert world["service"].post("/api/v1/introspect", {"token": access}).json()["active"]
+    cancelled = world["operator"].post(f"/api/v1/sessions/{session['id']}/cancel")
+    assert cancelled.status_code == 200, cancelled.content
+    assert _verify(world["service"], container, access_token=access)["reason"] == "revoked"
+    assert world["service"].post("/api/v1/introspect", {"token": access}).json() == {
+        "active": False
+    }
+
+
+def test_a_revoked_access_token_acts_at_the_next_decision(world, issue, listening):
+    access = _access_token(world, issue())
+    container = world["container"].container_id
+    for _ in range(2):
+        assert _verify(world["service"], container, access_token=access)["decision"] == "allow"
+    revoked = world["service"].post("/api/v1/revoke", {"token": access})
+    assert revoked.status_code == 200, revoked.content
+    assert _verify(world["service"], container, access_token=access)["reason"] == "revoked"
+
+
+def test_a_revoked_bearer_grant_acts_at_the_next_decision(world, listening):
+    grant = (
+        world["operator"]
+        .post(
+            "/api/v1/bearer-grants",
+            {"container": world["container"].container_id, "rules": ["allow get others"]},
+            format="json",
+        )
+        .json()
+    )
+    asked = {"bearer_token": grant["token"]["binary"]}
+    container = world["container"].container_id
+    for _ in range(2):
+        assert _verify(world["service"], container, **asked)["decision"] == "allow"
+    world["operator"].post(f"/api/v1/bearer-grants/{grant['id']}/revoke")
+    assert _verify(world["service"], container, **asked)["reason"] == "revoked"
+
+
+def test_a_changed_basic_acl_and_a_removed_membership_act_at_the_next_decision(world, listening):
+    container = world["container"]
+    container_update(
+        actor=SYSTEM, container=container, changes={"basic_acl": basic_acl.PRESETS["public-read"]}
+    )
+    for _ in range(2):
+        assert _verify(world["operator"], container.container_id)["decision"] == "allow"
+    container_update(
+        actor=SYSTEM, container=container, changes={"basic_acl": basic_acl.PRESETS["private"]}
+    )
+    assert _verify(world["operator"], container.container_id)["reason"] == "basic_acl_deny"
+
+    # The operator's membership removed: the container is no longer theirs to decide for.
+    membership = Membership.objects.get(owner=world["acme"], user=world["operator_user"])
+    membership_delete(actor=SYSTEM, membership=membership)
+    assert _verify(world["operator"], container.container_id)["status"] == 404
+
+
+def test_time_is_never_remembered(world, issue, listening, monkeypatch):
+    """A remembered session row holds the expiry, not the state: past the expiry, the next
+    decision says expired, from memory."""
+    from types import SimpleNamespace
+
+    from tokens.services import verify
+
+    session = issue()
+    access = _access_token(world, session)
+    container = world["container"].container_id
+    assert _verify(world["service"], container, access_token=access)["decision"] == "allow"
+    expires_at = dt.datetime.fromisoformat(session["expires_at"].replace("Z", "+00:00"))
+    later = SimpleNamespace(now=lambda: expires_at + dt.timedelta(seconds=1))
+    monkeypatch.setattr(verify, "timezone", later)  # the decision point's clock alone
+    with CaptureQueriesContext(connection) as captured:
+        assert _verify(world["service"], container, access_token=access)["reason"] == "expired"
+    assert _reads(captured, "tokens_session") == []
+
+
+def _read_twice(world: dict[str, Any]) -> list[str]:
+    principal = Principal(user=world["operator_user"])
+    cid = bytes(world["container"].cid)
+    with CaptureQueriesContext(connection) as captured:
+        container_for_decision(principal=principal, cid=cid)
+        container_for_decision(principal=principal, cid=cid)
+    return _reads(captured, "authority_container")
+
+
+def test_inside_a_transaction_the_database_is_read(world, listening):
+    with transaction.atomic():
+        assert len(_read_twice(world)) == 2
+    assert len(_read_twice(world)) == 1  # outside, the second is remembered
+
+
+def test_without_a_listener_every_read_goes_to_the_database(world, settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert len(_read_twice(world)) == 2  # the embedded defaults: nobody to hear a write
+    settings.CACHES = {
+        "default": {"BACKEND": "authority.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    assert len(_read_twice(world)) == 2  # Redis unreachable
+
+
+def test_an_unannounced_write_applies_within_facts_ttl(world, listening, monkeypatch):
+    """A write the application did not announce (made outside it, say) is the one lag there is:
+    FACTS_TTL at most."""
+    principal = Principal(user=world["operator_user"])
+    container = world["container"]
+    assert container_for_decision(principal=principal, cid=bytes(container.cid)).name != "renamed"
+    with monkeypatch.context() as unannounced:
+        unannounced.setattr(state_changes, "is_announced_write", lambda sql: False)
+        type(container).objects.filter(pk=container.pk).update(name="renamed")
+    assert container_for_decision(principal=principal, cid=bytes(container.cid)).name != "renamed"
+    now = lru._clock()
+    monkeypatch.setattr(lru, "_clock", lambda: now + FACTS_TTL)
+    assert container_for_decision(principal=principal, cid=bytes(container.cid)).name == "renamed"
+
+
+def test_a_lost_listener_forgets_everything(world, listening, monkeypatch):
+    principal = Principal(user=world["operator_user"])
+    container = world["container"]
+    assert container_for_decision(principal=principal, cid=bytes(container.cid)).name != "renamed"
+    with monkeypatch.context() as unannounced:
+        unannounced.setattr(state_changes, "is_announced_write", lambda sql: False)
+        type(container).objects.filter(pk=container.pk).update(name="renamed")
+    redis.Redis.from_url(REDIS_URL).client_kill_filter(_type="pubsub")
+    assert container_for_decision(principal=principal, cid=bytes(container.cid)).name == "renamed"
