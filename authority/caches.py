@@ -108,8 +108,8 @@ DECLARATIONS = {d.name: d for d in (
              bound=64, events=()),
     _declare("tokens.active_sql", "the active-session condition compiled, by database vendor",
              bound=None, events=()),
-    # The statement, not its rows: what a container is (basic ACL, table, owner) is read on
-    # every decision, so a change applies at once; the eACL table's rows by version, above.
+    # The statements, not their rows (those are authority.decision_rows, forgotten at every
+    # announced write); the eACL table's rows by version, above.
     _declare("authority.scoped_statements",
              "hot-path reads (the decision point's container, introspection's session) compiled "
              "from visible_to, by read, vendor and principal kind", bound=None, events=()),

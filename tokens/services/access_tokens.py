@@ -111,7 +111,8 @@ def access_token_check(
     signed (ES256 only, whatever its header proposes) by one of our keys that is not destroyed,
     typed `at+jwt`, issued by us, for `audience` (when given), and within `nbf`/`exp`; else
     (None, the reason): `bad_access_token`, `expired` or `not_yet_valid`. Revocation and the
-    session's state are the caller's to read (they are the database's, never cached).
+    session's state are the caller's to read (from the database, or remembered only until a
+    write is announced: authority.state_changes).
 
     What never changes for given bytes — the header, the signature, the issuer — is checked once
     per process and remembered (`_verified`), for no longer than the key that signed it is
