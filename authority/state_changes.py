@@ -220,10 +220,16 @@ def _watch_writes(
     return result
 
 
-@receiver(connection_created)
-def _watch_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+def watch_writes(connection: BaseDatabaseWrapper) -> None:
+    """Announces `connection`'s committed writes: the project's database backends call it as
+    they are made (authority.db), so no connection of theirs is ever without it."""
     if _watch_writes not in connection.execute_wrappers:
         connection.execute_wrappers.append(_watch_writes)
+
+
+@receiver(connection_created)
+def _watch_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    watch_writes(connection)  # a backend of another engine, from its first connection on
 
 
 # Rows by (statement, parameters): (the listener's generation they were read at, the row).

@@ -117,3 +117,11 @@ def test_an_autocommit_write_is_announced_at_once(acme, channel) -> None:
     assert channel() == 1
     AuditEvent.objects.filter(owner_id=acme.pk).update(object_type="x")  # unwatched
     assert channel() == 0
+
+
+def test_every_connection_of_the_project_backends_announces_from_its_birth() -> None:
+    from django.db import connections
+
+    fresh = connections.create_connection("default")  # not yet connected: no signal has fired
+    assert state_changes._watch_writes in fresh.execute_wrappers
+    fresh.close()

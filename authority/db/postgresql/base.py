@@ -1,5 +1,6 @@
-"""Django's PostgreSQL backend (ENGINE `authority.db.postgresql`) with two additions for the hot
-paths, whose statements are one round trip each:
+"""Django's PostgreSQL backend (ENGINE `authority.db.postgresql`), whose committed writes are
+announced to every process (authority.state_changes), with two additions for the hot paths, whose
+statements are one round trip each:
 
 - `prepared_cursor()`: a server-side binding cursor. psycopg prepares a statement on the server
   after it ran `prepare_threshold` times on the connection (settings: 5); Django's default
@@ -21,10 +22,16 @@ from typing import Any
 from django.db.backends.postgresql import base
 from psycopg import pq
 
+from authority.state_changes import watch_writes
+
 ServerBindingCursor: Any = base.ServerBindingCursor
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        watch_writes(self)  # committed writes announced (authority.state_changes)
+
     def prepared_cursor(self) -> Any:
         """Like `cursor()`, binding parameters on the server (see the module's docstring)."""
         self.close_if_health_check_failed()
