@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+
+# Seconds the announcements' client (authority.state_changes) waits to connect or for a reply.
+ANNOUNCEMENT_TIMEOUT = 0.25
 
 
 class PooledRedisCacheClient(RedisCacheClient):
@@ -37,6 +41,7 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = PooledRedisCacheClient
+        self._announcer: Any = None
 
     def count_in_window(self, key: str, timeout: int, amount: int = 1) -> int:
         """INCR and EXPIRE NX sent together, one round trip, no MULTI (Django's incr reads the key
@@ -49,11 +54,18 @@ class RedisCache(DjangoRedisCache):
         return int(count)
 
     def announcements(self, name: str) -> tuple[Any, str]:
-        """(a redis-py client, the channel named `name` for this cache's database and key
-        prefix): Redis's channels span its databases, so the name carries both."""
-        client = self._cache.get_client(write=True)
-        database = client.connection_pool.connection_kwargs.get("db", 0)
-        return client, f"{self.make_and_validate_key(name)}:db{database}"
+        """(a redis-py client of short timeouts, the channel named `name` for this cache's
+        database and key prefix): Redis's channels span its databases, so the name carries
+        both. The client is this cache's own (authority.state_changes): a Redis that hangs costs
+        a decision or a write ANNOUNCEMENT_TIMEOUT, not the pool's five seconds."""
+        if self._announcer is None:
+            self._announcer = redis.Redis.from_url(
+                self._servers[0],  # type: ignore[attr-defined]  # Django's, as set by its __init__
+                socket_timeout=ANNOUNCEMENT_TIMEOUT,
+                socket_connect_timeout=ANNOUNCEMENT_TIMEOUT,
+            )
+        database = self._announcer.connection_pool.connection_kwargs.get("db", 0)
+        return self._announcer, f"{self.make_and_validate_key(name)}:db{database}"
 
 
 def count_in_window(

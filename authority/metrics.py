@@ -59,6 +59,12 @@ celery_tasks_total = Counter(
     "Celery task runs, by task and outcome (success, failure, retry).",
     ["task", "outcome"],
 )
+decision_rows_total = Counter(
+    "authority_decision_rows_total",
+    "Rows the decision point (verify, introspection) used, by source: remembered (`memory`) or "
+    "read (`database`) (authority.state_changes).",
+    ["source"],
+)
 state_change_announce_failures_total = Counter(
     "authority_state_change_announce_failures_total",
     "Committed writes that could not be announced to the other processes "

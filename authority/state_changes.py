@@ -16,15 +16,20 @@ So a change (a cancel, a revocation, an ACL edit, a removed membership) acts at 
   which Redis sends only after it has written the announcement to every listener's socket, so the
   announcement is in each listener's socket before the writer answers;
 - on another host, as soon as the announcement crosses the network, which it has started to do
-  before the writer answers; a lost and resent packet can delay it, never past `FACTS_TTL`.
+  before the writer answers. Should the link from Redis to that host fail or lose a packet, the
+  host stops trusting its rows LIVE_FOR (0.1 s) after the subscription last answered a PING
+  (Redis answers on the same connection, in order, after the announcements before it).
 
 Bounds, written down in docs/operations.md:
-- Rows are remembered only while this process listens (Redis configured and reachable; the
-  embedded defaults read the database every time), only outside a transaction (inside one, the
-  database's view, with the transaction's own writes, is the truth), and for `FACTS_TTL` at most:
-  the lag of a write nobody announced (made outside the application, or whose announcement Redis
-  lost). A listener that loses its connection forgets everything and remembers nothing until it
-  listens again.
+- Rows are remembered only while this process listens (Redis configured, reachable, and its
+  subscription answering within LIVE_FOR; the embedded defaults read the database every time),
+  only outside a transaction (inside one, the database's view, with the transaction's own
+  writes, is the truth), and for FACTS_TTL (1 s) at most: the lag of a write nobody announced
+  (made outside the application, or whose announcement could not be published: counted in
+  `authority_state_change_announce_failures_total`). A listener that loses its connection
+  forgets everything and remembers nothing until it listens again.
+- A Redis that hangs costs an announcement, or a subscription attempt (once a second), at most
+  ANNOUNCEMENT_TIMEOUT (authority.cache): then the database is read, as without Redis.
 - Time is never remembered: a row holds a session's expiry, not its state, so expiry acts on
   time whatever was remembered.
 - The unwatched tables are the ones the remembered reads never consult and that are written at
@@ -48,16 +53,19 @@ from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 
 from authority import metrics
-from authority.cache import RedisCache
+from authority.cache import ANNOUNCEMENT_TIMEOUT, RedisCache
 from authority.caches import FACTS_TTL, registry
 from authority.lru import LRU
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "state-changes"
-# Seconds to wait for Redis to confirm a subscription, and between attempts when it fails.
-SUBSCRIBE_TIMEOUT = 0.5
+# Seconds between attempts to subscribe when one fails.
 RESUBSCRIBE_AFTER = 1.0
+# Seconds between PINGs on a subscription in use, and how recent its last answer must be for
+# remembered rows to count (the most a broken link to Redis can delay an announcement).
+HEARTBEAT = 0.025
+LIVE_FOR = 0.1
 
 # Written at the rate of requests, and read by no remembered row: their writes announce nothing.
 UNWATCHED_TABLES = frozenset(
@@ -78,8 +86,11 @@ UNWATCHED_TABLES = frozenset(
     }
 )
 
-# Statements that never write: reads, and a transaction's own control.
-_NOT_WRITES = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SHOW", "EXPLAIN")
+# Statements that never write: reads, a transaction's own control, and settings of the session
+# (`SET LOCAL synchronous_commit`).
+_NOT_WRITES = (
+    "SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SHOW", "EXPLAIN", "SET ",
+)  # fmt: skip
 _TARGET = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?\s', re.IGNORECASE)
 
 
@@ -100,17 +111,26 @@ def _redis() -> RedisCache | None:
 class _Listener:
     """This process's subscription to the announcements, made on first use (after a fork: a
     parent's subscription is not the child's). `generation` advances with every announcement
-    heard and every subscription made; a row counts only at the generation it was read at."""
+    heard and every subscription made; a row counts only at the generation it was read at.
+
+    A subscription is trusted only while it shows it is alive: a PING goes out on it every
+    HEARTBEAT seconds while it is used, and Redis answers on the same connection, after every
+    announcement published before the PING. A connection that dies without a word (a frozen
+    link, a vanished host) stops answering, and rows stop counting LIVE_FOR seconds after its
+    last answer."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid = 0
         self._pubsub: Any = None
         self._retry_at = 0.0
+        self._pinged_at = 0.0
+        self._answered_at = 0.0
         self.generation = 0
 
     def heard(self) -> int | None:
-        """The generation after what has arrived; None while not listening."""
+        """The generation after what has arrived; None while not listening, or while the
+        subscription has not answered within LIVE_FOR."""
         with self._lock:
             if self._pid != os.getpid():
                 self._pubsub, self._pid = None, os.getpid()  # not this process's socket
@@ -120,8 +140,16 @@ class _Listener:
                 while (message := self._pubsub.get_message(timeout=0.0)) is not None:
                     if message["type"] == "message":
                         self._forget()
+                    elif message["type"] == "pong":
+                        self._answered_at = time.monotonic()
+                now = time.monotonic()
+                if now - self._pinged_at >= HEARTBEAT:
+                    self._pubsub.ping()
+                    self._pinged_at = now
             except Exception:  # noqa: BLE001 - the channel is lost: nothing can be vouched for
                 self._drop()
+                return None
+            if now - self._answered_at > LIVE_FOR:
                 return None
             return self.generation
 
@@ -142,9 +170,10 @@ class _Listener:
             client, channel = backend.announcements(CHANNEL)
             pubsub = client.pubsub()
             pubsub.subscribe(channel)
-            confirmed = pubsub.get_message(timeout=SUBSCRIBE_TIMEOUT)
+            confirmed = pubsub.get_message(timeout=ANNOUNCEMENT_TIMEOUT)
             if confirmed is None or confirmed["type"] != "subscribe":
                 raise ConnectionError("no subscription confirmed")
+            self._pinged_at = self._answered_at = time.monotonic()  # the confirmation answers
         except Exception:  # noqa: BLE001 - not listening: read the database meanwhile
             self._retry_at = time.monotonic() + RESUBSCRIBE_AFTER
             if pubsub is not None:
@@ -247,14 +276,24 @@ def remembered_row(
     """`read()` (one row, or None), or the row it gave since the last announcement heard.
     Absent rows are not remembered (ids nobody has cannot crowd out the ones in use)."""
     if connections[DEFAULT_DB_ALIAS].in_atomic_block:
-        return read()
+        return _read(read)
     generation = _listener.heard()  # before the read: a write after it is heard after it
     if generation is None:
-        return read()
+        return _read(read)
     found = _rows.get(key)
     if found is not None and found[0] == generation:
+        _FROM_MEMORY.inc()
         return found[1]
-    row = read()
+    row = _read(read)
     if row is not None:
         _rows.put(key, (generation, tuple(row)))
     return row
+
+
+_FROM_MEMORY = metrics.decision_rows_total.labels("memory")
+_FROM_DATABASE = metrics.decision_rows_total.labels("database")
+
+
+def _read(read: Callable[[], Sequence[Any] | None]) -> Sequence[Any] | None:
+    _FROM_DATABASE.inc()
+    return read()

@@ -33,6 +33,7 @@ REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
         ('INSERT INTO "authority_auditevent" ("actor") SELECT %s WHERE TRUE', False),
         ('UPDATE "oauth2_provider_accesstoken" SET "expires" = %s', False),
         ('SAVEPOINT "s1_x1"', False),
+        ("SET LOCAL synchronous_commit TO OFF", False),
         ('RELEASE SAVEPOINT "s1_x1"', False),
         ("BEGIN IMMEDIATE", False),
         ('ALTER TABLE "authority_container" ADD COLUMN "x" integer', True),

@@ -114,6 +114,7 @@ def test_a_cancel_on_one_node_ends_decisions_remembered_on_the_other_at_once(clu
     """Node b remembers the rows of its decisions (authority.state_changes); a cancel committed
     on node a is heard by b before a answers, so b's very next decision is a denial. Twenty
     rounds, each a fresh session, to give a lost announcement room to show."""
+    remembered_before = _remembered(cluster["b"])
     for _ in range(20):
         issued = _issue(cluster)
         status, body = _trade(cluster["b"], issued["token"])
@@ -143,3 +144,14 @@ def test_a_cancel_on_one_node_ends_decisions_remembered_on_the_other_at_once(clu
             "POST", "/api/v1/introspect", introspect, cluster["token"]
         )
         assert answer == {"active": False}, answer
+    # b answered the repeated decisions from memory (one row each), so the test tested it
+    assert _remembered(cluster["b"]) - remembered_before >= 40
+
+
+def _remembered(server: nodes.Node) -> float:
+    status, _, text, _ = server.call("GET", "/metrics")  # from loopback: allowed
+    assert status == 200, text
+    for line in str(text).splitlines():
+        if line.startswith('authority_decision_rows_total{source="memory"}'):
+            return float(line.split()[-1])
+    return 0.0

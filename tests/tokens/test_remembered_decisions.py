@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import redis
+from django.core.cache import caches
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
@@ -215,3 +216,74 @@ def test_a_lost_listener_forgets_everything(world, listening, monkeypatch):
     host, port = state_changes._listener._pubsub.connection._sock.getsockname()[:2]
     redis.Redis.from_url(REDIS_URL).client_kill(f"{host}:{port}")  # this process's listener only
     assert read() == "renamed"
+
+
+def test_another_process_announcement_is_heard_before_a_row_is_reused(
+    world, listening, monkeypatch
+):
+    """What another process announces (published here by a client of our own, as that process
+    would) makes this one read again: the poll of its subscription, not its own writes."""
+    read = _renamed_unannounced(world, monkeypatch)
+    assert read() != "renamed"
+    client, channel = caches["default"].announcements(state_changes.CHANNEL)
+    client.publish(channel, b"")
+    client.ping()  # as state_changed does: the announcement is now in our listener's socket
+    assert read() == "renamed"
+
+
+def test_a_silent_subscription_stops_counting_after_live_for(world, listening, monkeypatch):
+    """A link to Redis that dies without a word (no reset: a frozen network) never looks
+    closed; a subscription that has not answered a PING within LIVE_FOR is not trusted."""
+    read = _renamed_unannounced(world, monkeypatch)
+    assert read() != "renamed"  # alive: remembered
+    listener = state_changes._listener
+    monkeypatch.setattr(listener._pubsub, "ping", lambda: None)  # PINGs lost on the way
+    listener._answered_at -= state_changes.LIVE_FOR
+    assert read() == "renamed"
+
+
+def test_a_remembered_row_is_never_another_principals(world, listening):
+    """The same container asked for by an acme member (remembered), then by a globex member and
+    a globex service account: their statement and parameters differ, and they see nothing."""
+    from authority.errors import NotFound
+    from tests.factories import ApplicationFactory, MembershipFactory, UserFactory
+
+    cid = bytes(world["container"].cid)
+    for _ in range(2):
+        container_for_decision(principal=Principal(user=world["operator_user"]), cid=cid)
+    stranger = UserFactory()
+    MembershipFactory(owner=world["globex"], user=stranger)
+    application = ApplicationFactory()
+    MembershipFactory(owner=world["globex"], user=None, application=application)
+    for principal in (Principal(user=stranger), Principal(application=application)):
+        for _ in range(2):
+            with pytest.raises(NotFound):
+                container_for_decision(principal=principal, cid=cid)
+
+
+def test_a_hung_redis_costs_a_decision_and_a_write_a_moment_not_seconds(world, settings):
+    """A Redis that accepts connections and never answers: the decision reads the database and
+    the write's announcement gives up after ANNOUNCEMENT_TIMEOUT (redis-py's default is 5 s)."""
+    import socket
+    import time
+
+    from authority.cache import ANNOUNCEMENT_TIMEOUT
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes connections; nobody ever reads or answers
+    try:
+        host, port = silent.getsockname()
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "authority.cache.RedisCache",
+                "LOCATION": f"redis://{host}:{port}/0",
+            }
+        }
+        started = time.monotonic()
+        assert len(_read_twice(world)) == 2  # from the database
+        container = world["container"]
+        type(container).objects.filter(pk=container.pk).update(name="renamed")  # announced
+        assert time.monotonic() - started < 8 * ANNOUNCEMENT_TIMEOUT
+    finally:
+        silent.close()
