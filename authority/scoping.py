@@ -76,13 +76,16 @@ def scoped_statement(
     build: Callable[..., QuerySet[Any]],
     values: Sequence[Any],
     prepared: Sequence[Any],
+    uses: Sequence[int] | None = None,
 ) -> tuple[str, list[Any]] | None:
     """A hot path's read as SQL and parameters: `build(principal, *values)` — a queryset that
     starts from `visible_to` — compiled once per `name`, database vendor and principal kind (user,
     application, sees everything), so the scoping stays this module's; each later call only puts
     this principal's id and `prepared` (the values as the ORM passes them to the backend) in the
-    places the first compilation found them (a value the read uses twice, in both). None:
-    `visible_to` shows this principal nothing."""
+    places the first compilation found them. `uses`: how many places each value takes (1 each by
+    default); a value found in more places than that (a constant equal to it) fails the
+    compilation rather than be put where it does not belong. None: `visible_to` shows this
+    principal nothing."""
     member = principal.application or principal.user
     if principal.sees_everything:
         kind, member_pk = "everything", None
@@ -101,7 +104,11 @@ def scoped_statement(
         sql, found = build(stand_in, *values).query.sql_with_params()
         template = list(found)
         member_at = -1 if member_pk is None else _position(template, _STAND_IN_PK)
-        positions = [_positions(template, value) for value in prepared]
+        counts = uses if uses is not None else [1] * len(prepared)
+        positions = [
+            _positions(template, value, count)
+            for value, count in zip(prepared, counts, strict=True)
+        ]
         taken = [member_at, *(at for places in positions for at in places)]
         if len(set(taken)) != len(taken):
             raise ValueError(f"{name}: a value was found at another's place in {template!r}")
@@ -116,19 +123,16 @@ def scoped_statement(
     return statement, params
 
 
-def _positions(params: list[Any], value: Any) -> tuple[int, ...]:
+def _positions(params: list[Any], value: Any, count: int) -> tuple[int, ...]:
     wanted = parameter_value(value)
     found = tuple(i for i, param in enumerate(params) if parameter_value(param) == wanted)
-    if not found:
-        raise ValueError(f"{value!r} is not among the compiled parameters {params!r}")
+    if len(found) != count:
+        raise ValueError(f"{value!r} is not {count} times among the compiled parameters {params!r}")
     return found
 
 
 def _position(params: list[Any], value: Any) -> int:
-    found = _positions(params, value)
-    if len(found) != 1:
-        raise ValueError(f"{value!r} is not once among the compiled parameters {params!r}")
-    return found[0]
+    return _positions(params, value, 1)[0]
 
 
 registry.attach("authority.scoped_statements", clear=_scoped_statements.clear)

@@ -65,14 +65,15 @@ class AlsoRead:
     gives them as expressions, set on the container as attributes of their `names` (the same,
     in the same order, known without building them); `name` tells one combination of them from
     another (it names the compiled statement); `values` are found in the compiled parameters, so
-    each must be distinct from every other parameter, and `prepared` are the same values as the
-    ORM passes them to the backend."""
+    each must be distinct from every other parameter (and take `uses` places), and `prepared` are
+    the same values as the ORM passes them to the backend."""
 
     name: str
     names: tuple[str, ...]
     annotations: Callable[..., dict[str, Any]]
     values: tuple[Any, ...]
     prepared: tuple[Any, ...]
+    uses: tuple[int, ...]  # how many places each value takes in the statement
 
 
 def _decision_read(
@@ -100,16 +101,17 @@ def container_for_decision(
     comes with `owner_neofs_id` and `eacl_table_updated_at` (its table's version) as attributes,
     and with what `also` reads."""
     prepared = Container._meta.get_field("cid").get_db_prep_value(cid, connection)
-    name, values, extra_prepared = "decision.container", [cid], [prepared]
+    name, values, extra_prepared, uses = "decision.container", [cid], [prepared], [1]
     extra: tuple[str, ...] = _DECISION_EXTRA
     build: Callable[..., QuerySet[Any]] = _decision_read
     if also is not None:
         name = f"{name}+{also.name}"
         values += also.values
         extra_prepared += also.prepared
+        uses += also.uses
         extra = (*extra, *also.names)
         build = functools.partial(_decision_read, also=also)
-    statement = scoped_statement(name, principal, build, values, extra_prepared)
+    statement = scoped_statement(name, principal, build, values, extra_prepared, uses)
     container = (
         fetch_instance(Container, *statement, fields=_DECISION_FIELDS, extra=extra, remembered=True)
         if statement is not None

@@ -253,3 +253,30 @@ def test_api_rebinds_an_eacl_table_by_the_same_rules_as_the_admin(
     assert unbound.status_code == 200 and unbound.json()["container"] is None
     table.refresh_from_db()
     assert table.owner == acme and table.container is None
+
+
+def test_a_compiled_read_puts_each_value_in_exactly_its_places(acme, member):
+    """scoped_statement compiles a read once and later fills in each value where the first
+    compilation found it; a value found in more places than it takes (a constant that equals
+    it) fails the compilation instead of landing where it does not belong."""
+    from django.db.models import Q
+
+    from authority.scoping import _scoped_statements, scoped_statement
+
+    principal = Principal(user=member(acme, Role.OPERATOR))
+
+    def by_name(who, name):  # the name in two places of the WHERE clause
+        return Container.objects.visible_to(who).filter(Q(name=name) | Q(owner__name=name))
+
+    def clash(who, name):  # the value given once, and a second time as if a constant
+        return Container.objects.visible_to(who).filter(name=name).exclude(owner__slug="acme")
+
+    try:
+        with pytest.raises(ValueError, match="is not 1 times"):
+            scoped_statement("test.clash", principal, clash, ["acme"], ["acme"])
+        sql, params = scoped_statement("test.twice", principal, by_name, ["a"], ["a"], [2])
+        again_sql, again = scoped_statement("test.twice", principal, by_name, ["a"], ["b"], [2])
+        assert again_sql == sql and again.count("b") == 2 and "a" not in again
+    finally:
+        for key in [key for key in _scoped_statements if key[0].startswith("test.")]:
+            del _scoped_statements[key]

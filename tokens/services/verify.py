@@ -203,7 +203,12 @@ def _state_read(wanted: _Wanted) -> AlsoRead | None:
         return _state_annotations(_Wanted(**dict(zip(present, given, strict=True))))
 
     name = "token_state." + "+".join(present)
-    return AlsoRead(name, _state_names(wanted), annotations, values, prepared)
+    uses = tuple(_PLACES.get(name, 1) for name in present)
+    return AlsoRead(name, _state_names(wanted), annotations, values, prepared, uses)
+
+
+# A session's id is in two places of the read: its cancel's subquery and its expiry's.
+_PLACES = {"session": 2, "access_session": 2}
 
 
 # What each fact reads as when it cannot be read: ended (see `_Recorded._read`).
