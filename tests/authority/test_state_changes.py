@@ -126,3 +126,35 @@ def test_every_connection_of_the_project_backends_announces_from_its_birth() -> 
     fresh = connections.create_connection("default")  # not yet connected: no signal has fired
     assert state_changes._watch_writes in fresh.execute_wrappers
     fresh.close()
+
+
+@pytest.mark.django_db
+def test_no_remembered_read_consults_an_unwatched_table(acme, member) -> None:
+    """The tables the remembered statements read, as compiled for a user and an application
+    (visible_to's joins included), are all watched: none of their writes goes unannounced."""
+    import re
+
+    from authority.models import Role
+    from authority.principals import Principal
+    from authority.selectors import _decision_read
+    from tests.factories import ApplicationFactory, MembershipFactory
+    from tokens.services.introspection import _access_token_read
+    from tokens.services.verify import _state_read, _Wanted
+
+    application = ApplicationFactory()
+    MembershipFactory(owner=acme, user=None, application=application, role=Role.RESOURCE_SERVER)
+    wanted = _Wanted(
+        session=uuid.uuid4(), bearer_digest="d" * 64, access_session=uuid.uuid4(), access_jti="j"
+    )
+    also = _state_read(wanted)
+    assert also is not None
+    for principal in (Principal(user=member(acme)), Principal(application=application)):
+        reads = (
+            _decision_read(principal, b"c" * 32, *also.values, also=also),
+            _access_token_read(principal, uuid.uuid4(), "jti"),
+        )
+        for read in reads:
+            sql = str(read.query)
+            tables = set(re.findall(r'(?:FROM|JOIN)\s+"(\w+)"', sql))
+            assert "authority_membership" in tables  # visible_to's scoping, compiled in
+            assert not tables & state_changes.UNWATCHED_TABLES, tables
