@@ -156,3 +156,33 @@ def test_eacl_table_page_costs_the_same_queries_whatever_its_size(world, acme):
             assert client.get(url).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+def test_history_pages_do_not_tell_which_ids_exist(world, member, acme):
+    """For every model of the console that is not owner-scoped (users, groups, OAuth2 and
+    schedule models), a staff member without rights on it gets the same answer for an id that
+    exists as for one that does not, on the change, history and delete pages."""
+    from django.contrib import admin
+    from django.contrib.auth.models import Group
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    from authority.admin.scoping import OwnerScopedAdmin
+    from tests.factories import ApplicationFactory
+
+    Group.objects.create(name="operators")
+    ApplicationFactory()
+    every = IntervalSchedule.objects.create(every=10, period="seconds")
+    PeriodicTask.objects.create(name="nightly", task="x", interval=every)
+    client = login(member(acme, Role.ADMIN))
+    checked = 0
+    for model, model_admin in admin.site._registry.items():
+        existing = model._default_manager.first()
+        if isinstance(model_admin, OwnerScopedAdmin) or existing is None:
+            continue
+        base = f"/admin/{model._meta.app_label}/{model._meta.model_name}"
+        for page in ("change", "history", "delete"):
+            there = client.get(f"{base}/{existing.pk}/{page}/").status_code
+            missing = client.get(f"{base}/987654321/{page}/").status_code
+            assert there == missing, (model._meta.label, page, there, missing)
+        checked += 1
+    assert checked >= 5
