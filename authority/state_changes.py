@@ -16,9 +16,10 @@ So a change (a cancel, a revocation, an ACL edit, a removed membership) acts at 
   which Redis sends only after it has written the announcement to every listener's socket, so the
   announcement is in each listener's socket before the writer answers;
 - on another host, as soon as the announcement crosses the network, which it has started to do
-  before the writer answers. Should the link from Redis to that host fail or lose a packet, the
-  host stops trusting its rows LIVE_FOR (0.1 s) after the subscription last answered a PING
-  (Redis answers on the same connection, in order, after the announcements before it).
+  before the writer answers. Should the link from Redis to that host fail or lose a packet, or
+  Redis hang, the host stops trusting its rows LIVE_FOR (0.1 s) after the subscription last
+  answered a PING (Redis answers on the same connection, in order, after the announcements
+  before it), and forgets them before it trusts the subscription again.
 
 Bounds, written down in docs/operations.md:
 - Rows are remembered only while this process listens (Redis configured, reachable, and its
@@ -38,6 +39,7 @@ Bounds, written down in docs/operations.md:
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import re
@@ -116,8 +118,10 @@ class _Listener:
     A subscription is trusted only while it shows it is alive: a PING goes out on it every
     HEARTBEAT seconds while it is used, and Redis answers on the same connection, after every
     announcement published before the PING. A connection that dies without a word (a frozen
-    link, a vanished host) stops answering, and rows stop counting LIVE_FOR seconds after its
-    last answer."""
+    link, a vanished host, a Redis that hangs) stops answering, and rows stop counting LIVE_FOR
+    seconds after its last answer. Announcements may have been lost while it was silent (a
+    writer whose PUBLISH timed out), so once it answers again — or answers a PING later than
+    LIVE_FOR — everything remembered before is forgotten."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -126,6 +130,8 @@ class _Listener:
         self._retry_at = 0.0
         self._pinged_at = 0.0
         self._answered_at = 0.0
+        self._unanswered: collections.deque[float] = collections.deque()  # PINGs' send times
+        self._lapsed = False
         self.generation = 0
 
     def heard(self) -> int | None:
@@ -141,17 +147,28 @@ class _Listener:
                     if message["type"] == "message":
                         self._forget()
                     elif message["type"] == "pong":
-                        self._answered_at = time.monotonic()
+                        self._answered(time.monotonic())
                 now = time.monotonic()
                 if now - self._pinged_at >= HEARTBEAT:
                     self._pubsub.ping()
                     self._pinged_at = now
+                    self._unanswered.append(now)
             except Exception:  # noqa: BLE001 - the channel is lost: nothing can be vouched for
                 self._drop()
                 return None
             if now - self._answered_at > LIVE_FOR:
+                self._lapsed = True
                 return None
+            if self._lapsed:  # silent a while: what was announced meanwhile may be lost
+                self._lapsed = False
+                self._forget()
             return self.generation
+
+    def _answered(self, at: float) -> None:
+        sent = self._unanswered.popleft() if self._unanswered else at
+        if at - sent > LIVE_FOR:
+            self._lapsed = True  # an answer this late: the link stalled
+        self._answered_at = at
 
     def forget(self) -> None:
         with self._lock:
@@ -174,6 +191,8 @@ class _Listener:
             if confirmed is None or confirmed["type"] != "subscribe":
                 raise ConnectionError("no subscription confirmed")
             self._pinged_at = self._answered_at = time.monotonic()  # the confirmation answers
+            self._unanswered.clear()
+            self._lapsed = False
         except Exception:  # noqa: BLE001 - not listening: read the database meanwhile
             self._retry_at = time.monotonic() + RESUBSCRIBE_AFTER
             if pubsub is not None:

@@ -232,13 +232,35 @@ def test_another_process_announcement_is_heard_before_a_row_is_reused(
 
 
 def test_a_silent_subscription_stops_counting_after_live_for(world, listening, monkeypatch):
-    """A link to Redis that dies without a word (no reset: a frozen network) never looks
-    closed; a subscription that has not answered a PING within LIVE_FOR is not trusted."""
+    """A link to Redis that goes silent without a reset (a frozen network, a Redis that hangs)
+    never looks closed: a subscription that has not answered a PING within LIVE_FOR is not
+    trusted, and what was remembered before the silence is not trusted again once it answers
+    (announcements may have been lost meanwhile)."""
+    import time
+
     read = _renamed_unannounced(world, monkeypatch)
     assert read() != "renamed"  # alive: remembered
     listener = state_changes._listener
-    monkeypatch.setattr(listener._pubsub, "ping", lambda: None)  # PINGs lost on the way
-    listener._answered_at -= state_changes.LIVE_FOR
+    with monkeypatch.context() as silent:
+        silent.setattr(listener._pubsub, "ping", lambda: None)  # PINGs lost on the way
+        listener._answered_at -= state_changes.LIVE_FOR
+        assert read() == "renamed"  # not trusted: the database
+    deadline = time.monotonic() + 2
+    while time.monotonic() - listener._answered_at > state_changes.LIVE_FOR:
+        assert read() == "renamed"  # still silent, or just answered
+        assert time.monotonic() < deadline, "the subscription never answered again"
+        time.sleep(0.01)
+    for _ in range(3):
+        assert read() == "renamed"  # answering again: the row remembered before is gone
+
+
+def test_a_late_answer_means_the_link_stalled(world, listening, monkeypatch):
+    """A PING answered later than LIVE_FOR (a Redis that hung a moment) is a lapse too."""
+    read = _renamed_unannounced(world, monkeypatch)
+    assert read() != "renamed"
+    listener = state_changes._listener
+    listener._unanswered.appendleft(listener._answered_at - 2 * state_changes.LIVE_FOR)
+    listener._answered(listener._answered_at)
     assert read() == "renamed"
 
 
