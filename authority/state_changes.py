@@ -202,11 +202,14 @@ class _Listener:
         self._forget()  # rows read before listening were heard of by nobody
         return True
 
-    def _drop(self) -> None:
+    def _drop(self, retry_at: float | None = None) -> None:
+        """Stops listening and forgets; subscribes again from `retry_at` (default: in
+        RESUBSCRIBE_AFTER seconds)."""
         pubsub, self._pubsub = self._pubsub, None
-        self._retry_at = time.monotonic() + RESUBSCRIBE_AFTER
+        self._retry_at = time.monotonic() + RESUBSCRIBE_AFTER if retry_at is None else retry_at
         self._forget()
-        self._close(pubsub)
+        if pubsub is not None:
+            self._close(pubsub)
 
     @staticmethod
     def _close(pubsub: Any) -> None:
@@ -218,10 +221,7 @@ class _Listener:
     def clear(self) -> None:
         """Tests: stop listening (the next use subscribes again, to the current settings)."""
         with self._lock:
-            if self._pubsub is not None:
-                self._close(self._pubsub)
-            self._pubsub, self._retry_at = None, 0.0
-            self._forget()
+            self._drop(retry_at=0.0)
 
 
 _listener = _Listener()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import secrets
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -170,3 +172,22 @@ def fresh_caches() -> Iterator[None]:
     cache.clear()
     yield
     registry.clear_all()  # and after: rows a batch still holds belong to the rolled-back test
+
+
+# The machine's Redis (REDIS_URL, else the default port), for tests of what needs one whatever
+# the run's own cache is (the embedded run has none).
+REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+
+
+@pytest.fixture
+def redis_cache(settings: Any) -> str:
+    """The cache on the machine's Redis under a key prefix of this test's own, so that its
+    keys and its announcement channel (authority.state_changes) are the test's alone."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "authority.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    return REDIS_URL

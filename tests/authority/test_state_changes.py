@@ -3,7 +3,6 @@ committed transaction and never for a rolled-back one, on a channel of the deplo
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from typing import Any
@@ -19,8 +18,6 @@ from authority import state_changes
 from authority.models import AuditEvent, Container, EACLTable, Membership, Owner
 from tests.factories import ContainerFactory
 from tokens.models import BearerGrant, RevokedAccessToken, Session
-
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 @pytest.mark.parametrize(
@@ -60,17 +57,10 @@ def test_the_unwatched_tables_are_tables_the_decision_point_never_reads() -> Non
 
 
 @pytest.fixture
-def channel(settings: Any) -> Any:
+def channel(redis_cache: str) -> Any:
     """A subscription to the announcements of a cache with a key prefix of its own."""
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "authority.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
-    }
     _, name = caches["default"].announcements(state_changes.CHANNEL)
-    subscription = redis.Redis.from_url(REDIS_URL).pubsub(ignore_subscribe_messages=True)
+    subscription = redis.Redis.from_url(redis_cache).pubsub(ignore_subscribe_messages=True)
     subscription.subscribe(name)
     assert subscription.get_message(timeout=1) is None  # the confirmation, ignored
 

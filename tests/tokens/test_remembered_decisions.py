@@ -2,14 +2,12 @@
 row from the database, and every change made through the application acts at the next decision.
 
 These tests commit (transactional_db): rows are remembered only outside a transaction, and
-writes are announced when they commit. Redis is the machine's (REDIS_URL, else the default
-port), under a key prefix of each test's own, so that its channel is the test's alone."""
+writes are announced when they commit. Redis is the machine's, under a key prefix of each test's
+own (the `redis_cache` fixture), so that its channel is the test's alone."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from typing import Any
 
 import pytest
@@ -28,21 +26,6 @@ from authority.services.owners import membership_delete
 from tokens.wire import basic_acl
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-REDIS_URL = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture
-def listening(settings: Any) -> str:
-    prefix = f"test-{uuid.uuid4().hex}"
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "authority.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": prefix,
-        }
-    }
-    return prefix
 
 
 def _verify(client: Any, container: str, **body: Any) -> dict[str, Any]:
@@ -65,7 +48,7 @@ def _reads(captured: CaptureQueriesContext, table: str) -> list[str]:
     return [query["sql"] for query in captured.captured_queries if f'"{table}"' in query["sql"]]
 
 
-def test_a_second_decision_reads_no_row_from_the_database(world, issue, listening):
+def test_a_second_decision_reads_no_row_from_the_database(world, issue, redis_cache):
     session = issue()
     access = _access_token(world, session)
     container = world["container"].container_id
@@ -82,7 +65,7 @@ def test_a_second_decision_reads_no_row_from_the_database(world, issue, listenin
     assert _reads(captured, "tokens_session") == []
 
 
-def test_a_cancel_acts_at_the_next_decision(world, issue, listening):
+def test_a_cancel_acts_at_the_next_decision(world, issue, redis_cache):
     session = issue()
     access = _access_token(world, session)
     container = world["container"].container_id
@@ -97,7 +80,7 @@ def test_a_cancel_acts_at_the_next_decision(world, issue, listening):
     }
 
 
-def test_a_revoked_access_token_acts_at_the_next_decision(world, issue, listening):
+def test_a_revoked_access_token_acts_at_the_next_decision(world, issue, redis_cache):
     access = _access_token(world, issue())
     container = world["container"].container_id
     for _ in range(2):
@@ -107,7 +90,7 @@ def test_a_revoked_access_token_acts_at_the_next_decision(world, issue, listenin
     assert _verify(world["service"], container, access_token=access)["reason"] == "revoked"
 
 
-def test_a_revoked_bearer_grant_acts_at_the_next_decision(world, listening):
+def test_a_revoked_bearer_grant_acts_at_the_next_decision(world, redis_cache):
     grant = (
         world["operator"]
         .post(
@@ -125,7 +108,7 @@ def test_a_revoked_bearer_grant_acts_at_the_next_decision(world, listening):
     assert _verify(world["service"], container, **asked)["reason"] == "revoked"
 
 
-def test_a_changed_basic_acl_and_a_removed_membership_act_at_the_next_decision(world, listening):
+def test_a_changed_basic_acl_and_a_removed_membership_act_at_the_next_decision(world, redis_cache):
     container = world["container"]
     container_update(
         actor=SYSTEM, container=container, changes={"basic_acl": basic_acl.PRESETS["public-read"]}
@@ -143,7 +126,7 @@ def test_a_changed_basic_acl_and_a_removed_membership_act_at_the_next_decision(w
     assert _verify(world["operator"], container.container_id)["status"] == 404
 
 
-def test_time_is_never_remembered(world, issue, listening, monkeypatch):
+def test_time_is_never_remembered(world, issue, redis_cache, monkeypatch):
     """A remembered session row holds the expiry, not the state: past the expiry, the next
     decision says expired, from memory."""
     from types import SimpleNamespace
@@ -171,7 +154,7 @@ def _read_twice(world: dict[str, Any]) -> list[str]:
     return _reads(captured, "authority_container")
 
 
-def test_inside_a_transaction_the_database_is_read(world, listening):
+def test_inside_a_transaction_the_database_is_read(world, redis_cache):
     with transaction.atomic():
         assert len(_read_twice(world)) == 2
     assert len(_read_twice(world)) == 1  # outside, the second is remembered
@@ -202,7 +185,7 @@ def _renamed_unannounced(world: dict[str, Any], monkeypatch: Any) -> Any:
     return read
 
 
-def test_an_unannounced_write_applies_within_facts_ttl(world, listening, monkeypatch):
+def test_an_unannounced_write_applies_within_facts_ttl(world, redis_cache, monkeypatch):
     """A write nobody announced is the one lag there is: FACTS_TTL at most."""
     read = _renamed_unannounced(world, monkeypatch)
     assert read() != "renamed"
@@ -211,15 +194,15 @@ def test_an_unannounced_write_applies_within_facts_ttl(world, listening, monkeyp
     assert read() == "renamed"
 
 
-def test_a_lost_listener_forgets_everything(world, listening, monkeypatch):
+def test_a_lost_listener_forgets_everything(world, redis_cache, monkeypatch):
     read = _renamed_unannounced(world, monkeypatch)
     host, port = state_changes._listener._pubsub.connection._sock.getsockname()[:2]
-    redis.Redis.from_url(REDIS_URL).client_kill(f"{host}:{port}")  # this process's listener only
+    redis.Redis.from_url(redis_cache).client_kill(f"{host}:{port}")  # this process's listener only
     assert read() == "renamed"
 
 
 def test_another_process_announcement_is_heard_before_a_row_is_reused(
-    world, listening, monkeypatch
+    world, redis_cache, monkeypatch
 ):
     """What another process announces (published here by a client of our own, as that process
     would) makes this one read again: the poll of its subscription, not its own writes."""
@@ -231,7 +214,7 @@ def test_another_process_announcement_is_heard_before_a_row_is_reused(
     assert read() == "renamed"
 
 
-def test_a_silent_subscription_stops_counting_after_live_for(world, listening, monkeypatch):
+def test_a_silent_subscription_stops_counting_after_live_for(world, redis_cache, monkeypatch):
     """A link to Redis that goes silent without a reset (a frozen network, a Redis that hangs)
     never looks closed: a subscription that has not answered a PING within LIVE_FOR is not
     trusted, and what was remembered before the silence is not trusted again once it answers
@@ -254,7 +237,7 @@ def test_a_silent_subscription_stops_counting_after_live_for(world, listening, m
         assert read() == "renamed"  # answering again: the row remembered before is gone
 
 
-def test_a_late_answer_means_the_link_stalled(world, listening, monkeypatch):
+def test_a_late_answer_means_the_link_stalled(world, redis_cache, monkeypatch):
     """A PING answered later than LIVE_FOR (a Redis that hung a moment) is a lapse too."""
     read = _renamed_unannounced(world, monkeypatch)
     assert read() != "renamed"
@@ -264,7 +247,7 @@ def test_a_late_answer_means_the_link_stalled(world, listening, monkeypatch):
     assert read() == "renamed"
 
 
-def test_a_remembered_row_is_never_another_principals(world, listening):
+def test_a_remembered_row_is_never_another_principals(world, redis_cache):
     """The same container asked for by an acme member (remembered), then by a globex member and
     a globex service account: their statement and parameters differ, and they see nothing."""
     from authority.errors import NotFound

@@ -27,7 +27,7 @@ import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import DateTimeField, Exists, Subquery
@@ -132,16 +132,39 @@ class _Wanted:
     access_jti: str | None = None
 
 
-# The facts read for each kind of record `_Wanted` names, by the attribute names they take. A
-# session's facts are its cancel and its expiry, never its state at a moment: the row holds no
-# time, so it may be remembered (authority.state_changes) and expiry still acts on time.
-_STATE_FACTS: dict[str, tuple[str, ...]] = {
-    "session": ("token_session_cancelled_at", "token_session_expires_at"),
-    "bearer_digest": ("token_bearer_revoked",),
-    "access_session": (
-        "token_access_cancelled_at",
-        "token_access_expires_at",
-        "token_access_revoked",
+def _session_time(name: str) -> Callable[[uuid.UUID], Any]:
+    def read(session_id: uuid.UUID) -> Any:
+        found = Session.objects.filter(pk=session_id).order_by().values(name)[:1]
+        return Subquery(found, output_field=DateTimeField())
+
+    return read
+
+
+class _Fact(NamedTuple):
+    reads: str  # the `_Wanted` identifier it is read by
+    expression: Callable[[Any], Any]  # of that identifier
+    ended: Any  # what it reads as when it cannot be read: ended (see `_Recorded._read`)
+
+
+_LONG_AGO = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+# The facts of the records `_Wanted` names, by the attribute names they take. A session's facts
+# are its cancel and its expiry, never its state at a moment: the row holds no time, so it may be
+# remembered (authority.state_changes) and expiry still acts on time.
+_STATE_FACTS: dict[str, _Fact] = {
+    "token_session_cancelled_at": _Fact("session", _session_time("cancelled_at"), _LONG_AGO),
+    "token_session_expires_at": _Fact("session", _session_time("expires_at"), _LONG_AGO),
+    "token_bearer_revoked": _Fact(
+        "bearer_digest",
+        lambda digest: Exists(
+            BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False)
+        ),
+        True,
+    ),
+    "token_access_cancelled_at": _Fact("access_session", _session_time("cancelled_at"), _LONG_AGO),
+    "token_access_expires_at": _Fact("access_session", _session_time("expires_at"), _LONG_AGO),
+    "token_access_revoked": _Fact(
+        "access_jti", lambda jti: Exists(RevokedAccessToken.objects.filter(jti=jti)), True
     ),
 }
 
@@ -149,41 +172,14 @@ _STATE_FACTS: dict[str, tuple[str, ...]] = {
 def _state_names(wanted: _Wanted) -> tuple[str, ...]:
     """The names of the facts `wanted` asks for, in `_STATE_FACTS`' order."""
     return tuple(
-        name
-        for kind, names in _STATE_FACTS.items()
-        if getattr(wanted, kind) is not None
-        for name in names
+        name for name, fact in _STATE_FACTS.items() if getattr(wanted, fact.reads) is not None
     )
 
 
 def _state_annotations(wanted: _Wanted) -> dict[str, Any]:
-    """The facts `wanted` asks for as expressions, named by `_state_names`: a session's
-    `cancelled_at` and `expires_at` (NULL when not recorded), a bearer grant's and an access
-    token's revocation."""
-
-    def session_field(session_id: uuid.UUID, name: str) -> Any:
-        read = Session.objects.filter(pk=session_id).order_by().values(name)[:1]
-        return Subquery(read, output_field=DateTimeField())
-
-    def session_times(session_id: uuid.UUID) -> list[Any]:
-        return [session_field(session_id, "cancelled_at"), session_field(session_id, "expires_at")]
-
-    expressions: dict[str, Callable[[Any], list[Any]]] = {
-        "session": session_times,
-        "bearer_digest": lambda digest: [
-            Exists(BearerGrant.objects.filter(token_digest=digest, revoked_at__isnull=False))
-        ],
-        "access_session": lambda session_id: [
-            *session_times(session_id),
-            Exists(RevokedAccessToken.objects.filter(jti=wanted.access_jti)),
-        ],
-    }
-    return {
-        name: expression
-        for kind, names in _STATE_FACTS.items()
-        if (value := getattr(wanted, kind)) is not None
-        for name, expression in zip(names, expressions[kind](value), strict=True)
-    }
+    """The facts `wanted` asks for as expressions, named by `_state_names`."""
+    facts = {name: _STATE_FACTS[name] for name in _state_names(wanted)}
+    return {name: fact.expression(getattr(wanted, fact.reads)) for name, fact in facts.items()}
 
 
 def _state_read(wanted: _Wanted) -> AlsoRead | None:
@@ -202,25 +198,10 @@ def _state_read(wanted: _Wanted) -> AlsoRead | None:
     def annotations(*given: Any) -> dict[str, Any]:
         return _state_annotations(_Wanted(**dict(zip(present, given, strict=True))))
 
+    # each identifier takes a place per fact that reads it (a session id: two subqueries)
+    uses = tuple(sum(fact.reads == kind for fact in _STATE_FACTS.values()) for kind in present)
     name = "token_state." + "+".join(present)
-    uses = tuple(_PLACES.get(name, 1) for name in present)
     return AlsoRead(name, _state_names(wanted), annotations, values, prepared, uses)
-
-
-# A session's id is in two places of the read: its cancel's subquery and its expiry's.
-_PLACES = {"session": 2, "access_session": 2}
-
-
-# What each fact reads as when it cannot be read: ended (see `_Recorded._read`).
-_LONG_AGO = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_ENDED = {
-    "token_session_cancelled_at": _LONG_AGO,
-    "token_session_expires_at": _LONG_AGO,
-    "token_bearer_revoked": True,
-    "token_access_cancelled_at": _LONG_AGO,
-    "token_access_expires_at": _LONG_AGO,
-    "token_access_revoked": True,
-}
 
 
 def _wanted(
@@ -301,7 +282,7 @@ class _Recorded:
                 row = read.annotate(**also.annotations(*also.values)).values_list(*names).first()
                 # No row (the container deleted meanwhile): nothing can be vouched for, so every
                 # record reads as ended — the decision fails closed.
-                values = list(row) if row is not None else [_ENDED[name] for name in names]
+                values = list(row) if row is not None else [_STATE_FACTS[n].ended for n in names]
             else:
                 values = []
             self._facts = dict(zip(names, values, strict=True))

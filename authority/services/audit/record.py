@@ -118,13 +118,8 @@ def audit_rows_write(rows: Sequence[dict[str, Any]]) -> None:
     one transaction (one WAL flush for the batch)."""
     try:
         db = connections[DEFAULT_DB_ALIAS]
-        prepared = _inserted()
-        values = [
-            row[name] if prepare is None else prepare(row[name], db)
-            for row in rows
-            for name, prepare in prepared
-        ]
-        width = len(prepared)
+        values = [value for row in rows for value in _values(row, db)]
+        width = len(_inserted())
         with transaction.atomic(), db.cursor() as cursor:
             for start in range(0, len(rows), ROWS_PER_INSERT):
                 count = min(ROWS_PER_INSERT, len(rows) - start)
@@ -234,13 +229,18 @@ def _insert(row: dict[str, Any], condition: str = "TRUE", params: Sequence[Any] 
     true)` turns `synchronous_commit` off for that transaction alone; inside one, the row simply
     joins it."""
     db = connections[DEFAULT_DB_ALIAS]
-    values = [
-        row[name] if prepare is None else prepare(row[name], db) for name, prepare in _inserted()
-    ]
+    values = _values(row, db)
     asynchronous = db.vendor == "postgresql" and not db.in_atomic_block
     with statement_cursor(db) as cursor:
         cursor.execute(f"{_insert_sql(asynchronous)} WHERE {condition}", [*values, *params])
         return bool(cursor.rowcount == 1)
+
+
+def _values(row: dict[str, Any], db: Any) -> list[Any]:
+    """The row's values in `_inserted()`'s order, as the database takes them."""
+    return [
+        row[name] if prepare is None else prepare(row[name], db) for name, prepare in _inserted()
+    ]
 
 
 # The columns `_row` fills; the others (chain, seq, hashes: set when sealed) take their defaults.
